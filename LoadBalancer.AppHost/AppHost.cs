@@ -1,0 +1,35 @@
+using Microsoft.Extensions.Configuration;
+using LoadBalancer.AppHost;
+
+var builder = DistributedApplication.CreateBuilder(args);
+var options = AppHostOptions.Read(builder.Configuration);
+
+// The proxy listens on a fixed port (5000 by default) straight on the process: no DCP hop in front of it.
+var proxy = builder.AddProject<Projects.LoadBalancer_Proxy>("proxy", launchProfileName: null)
+    .WithHttpEndpoint(port: options.ProxyPort, name: "http", isProxied: false)
+    .WithHttpHealthCheck("/health")
+    .WithExternalHttpEndpoints();
+
+// Settings under "Proxy" in the AppHost's configuration reach the proxy as its own configuration,
+// e.g. Proxy:Balancing:Algorithm → Balancing__Algorithm.
+foreach (var (key, value) in builder.Configuration.GetSection("Proxy").AsEnumerable(makePathsRelative: true))
+{
+    if (value is not null)
+    {
+        proxy.WithEnvironment(key.Replace(":", "__", StringComparison.Ordinal), value);
+    }
+}
+
+// N distinct resources rather than WithReplicas: replicas would hide behind one DCP endpoint that balances per
+// connection, and the ring must see every server as a member of its own.
+for (var i = 1; i <= options.Servers; i++)
+{
+    var server = builder.AddProject<Projects.LoadBalancer_Server>($"server{i}", launchProfileName: null)
+        .WithHttpEndpoint(name: "http", isProxied: options.ProxiedServers)
+        .WithEnvironment("SERVER_ID", i.ToString(System.Globalization.CultureInfo.InvariantCulture))
+        .WithHttpHealthCheck("/heartbeat");
+
+    proxy.WithReference(server).WaitFor(server);
+}
+
+builder.Build().Run();

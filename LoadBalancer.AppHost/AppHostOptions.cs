@@ -1,0 +1,39 @@
+using Microsoft.Extensions.Configuration;
+using System.ComponentModel.DataAnnotations;
+
+namespace LoadBalancer.AppHost;
+
+/// <summary>The AppHost's own settings (configuration section <c>LoadBalancer</c>).</summary>
+public sealed class AppHostOptions
+{
+    /// <summary>The configuration section.</summary>
+    public const string SectionName = "LoadBalancer";
+
+    /// <summary>How many backend servers to start: <c>server1</c> … <c>serverN</c>.</summary>
+    [Range(1, 64)]
+    public int Servers { get; set; } = 3;
+
+    /// <summary>The host port the proxy listens on.</summary>
+    [Range(1, 65535)]
+    public int ProxyPort { get; set; } = 5000;
+
+    /// <summary>
+    /// Whether DCP's own endpoint proxy sits in front of each server. Off by default: our proxy is the load balancer,
+    /// and the extra hop costs throughput (see README, "Measured: DCP's endpoint proxy").
+    /// </summary>
+    public bool ProxiedServers { get; set; }
+
+    /// <summary>Reads and validates the options from <paramref name="configuration"/>.</summary>
+    public static AppHostOptions Read(IConfiguration configuration)
+    {
+        var options = configuration.GetSection(SectionName).Get<AppHostOptions>() ?? new AppHostOptions();
+        var results = new List<ValidationResult>();
+        if (!Validator.TryValidateObject(options, new ValidationContext(options), results, validateAllProperties: true))
+        {
+            throw new InvalidOperationException(
+                $"Invalid '{SectionName}' settings: {string.Join("; ", results.Select(r => $"{string.Join(",", r.MemberNames)}: {r.ErrorMessage}"))}");
+        }
+
+        return options;
+    }
+}

@@ -1,0 +1,22 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace LoadBalancer.Proxy.Forwarding;
+
+/// <summary>Connections to the servers (configuration section <c>Forwarding</c>).</summary>
+public sealed class ForwardingOptions
+{
+    /// <summary>The configuration section.</summary>
+    public const string SectionName = "Forwarding";
+
+    /// <summary>How long opening a connection to a server may take.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long a server may stay silent (no response bytes) before the request fails.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
+    public TimeSpan ActivityTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long an idle pooled connection is kept.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan PooledConnectionIdleTimeout { get; set; } = TimeSpan.FromMinutes(1);
+}

@@ -1,0 +1,100 @@
+using System.Net;
+using LoadBalancer.Proxy.Hashing;
+using Microsoft.Extensions.Options;
+
+namespace LoadBalancer.Proxy.Forwarding;
+
+/// <summary>
+/// Reads a request's routing key from the configured sources and hashes it, without allocating in the common case.
+/// </summary>
+/// <remarks>
+/// A percent-encoded query value is decoded before hashing (one allocation) so <c>id=a%20b</c> and the header
+/// <c>a b</c> route alike. When no source yields a key, the connection id is used: the request is then sticky to
+/// its connection rather than to a key.
+/// </remarks>
+public sealed class RoutingKeyHasher
+{
+    private readonly RoutingKeySource[] _sources;
+    private readonly string _queryParameter;
+    private readonly string _header;
+
+    /// <summary>Creates the hasher from <paramref name="options"/>.</summary>
+    public RoutingKeyHasher(IOptions<RoutingOptions> options)
+    {
+        _sources = options.Value.EffectiveKeySources;
+        _queryParameter = options.Value.QueryParameter;
+        _header = options.Value.Header;
+    }
+
+    /// <summary>Hashes the routing key of <paramref name="context"/> with <paramref name="hash"/>.</summary>
+    public ulong Hash(HttpContext context, IHashFunction hash)
+    {
+        foreach (var source in _sources)
+        {
+            switch (source)
+            {
+                case RoutingKeySource.Query:
+                    if (TryGetQueryValue(context.Request.QueryString.Value, _queryParameter, out var value))
+                    {
+                        return value.Contains('%') || value.Contains('+')
+                            ? hash.HashKey(WebUtility.UrlDecode(value.ToString()))
+                            : hash.HashKey(value);
+                    }
+
+                    break;
+
+                case RoutingKeySource.Header:
+                    if (context.Request.Headers.TryGetValue(_header, out var header) && header.Count > 0 && !string.IsNullOrEmpty(header[0]))
+                    {
+                        return hash.HashKey(header[0]);
+                    }
+
+                    break;
+
+                case RoutingKeySource.ClientAddress:
+                    if (context.Connection.RemoteIpAddress is { } address)
+                    {
+                        return HashAddress(address, hash);
+                    }
+
+                    break;
+            }
+        }
+
+        return hash.HashKey(context.Connection.Id);
+    }
+
+    private static ulong HashAddress(IPAddress address, IHashFunction hash)
+    {
+        // 64 characters hold any IPv6 text form, scope id included.
+        Span<char> buffer = stackalloc char[64];
+        return address.TryFormat(buffer, out var written) ? hash.HashKey(buffer[..written]) : hash.HashKey(address.ToString());
+    }
+
+    /// <summary>Finds <paramref name="name"/>'s first non-empty value in a raw query string (<c>?a=1&amp;b=2</c>).</summary>
+    internal static bool TryGetQueryValue(string? query, string name, out ReadOnlySpan<char> value)
+    {
+        var rest = query.AsSpan();
+        if (!rest.IsEmpty && rest[0] == '?')
+        {
+            rest = rest[1..];
+        }
+
+        while (!rest.IsEmpty)
+        {
+            var end = rest.IndexOf('&');
+            var pair = end < 0 ? rest : rest[..end];
+            rest = end < 0 ? [] : rest[(end + 1)..];
+
+            var equals = pair.IndexOf('=');
+            if (equals > 0 && pair[..equals].Equals(name, StringComparison.OrdinalIgnoreCase) && equals < pair.Length - 1)
+            {
+                value = pair[(equals + 1)..];
+                return true;
+            }
+        }
+
+        value = default;
+        return false;
+    }
+}

@@ -1,0 +1,39 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http;
+using Microsoft.Extensions.Options;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace LoadBalancer.Proxy.Forwarding;
+
+/// <summary>The one connection pool the proxy forwards through, configured as YARP recommends for a forwarder.</summary>
+public sealed class UpstreamHttpClient : IDisposable
+{
+    /// <summary>Creates the pool from <paramref name="options"/>.</summary>
+    public UpstreamHttpClient(IOptions<ForwardingOptions> options)
+    {
+        var settings = options.Value;
+        Invoker = new HttpMessageInvoker(new SocketsHttpHandler
+        {
+            UseProxy = false,
+            AllowAutoRedirect = false,
+            AutomaticDecompression = DecompressionMethods.None,
+            UseCookies = false,
+            EnableMultipleHttp2Connections = true,
+            ConnectTimeout = settings.ConnectTimeout,
+            PooledConnectionIdleTimeout = settings.PooledConnectionIdleTimeout,
+            // Propagates W3C trace context so one request is one trace: client → proxy → server.
+            ActivityHeadersPropagator = new ReverseProxyPropagator(DistributedContextPropagator.Current),
+        });
+        RequestConfig = new ForwarderRequestConfig { ActivityTimeout = settings.ActivityTimeout };
+    }
+
+    /// <summary>The invoker passed to <see cref="IHttpForwarder.SendAsync(HttpContext, string, HttpMessageInvoker, ForwarderRequestConfig, HttpTransformer)"/>.</summary>
+    public HttpMessageInvoker Invoker { get; }
+
+    /// <summary>Per-request forwarder settings.</summary>
+    public ForwarderRequestConfig RequestConfig { get; }
+
+    /// <inheritdoc />
+    public void Dispose() => Invoker.Dispose();
+}

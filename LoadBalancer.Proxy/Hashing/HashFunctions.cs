@@ -1,0 +1,26 @@
+namespace LoadBalancer.Proxy.Hashing;
+
+/// <summary>The hash functions the proxy knows, by configuration name.</summary>
+public static class HashFunctions
+{
+    private static readonly IHashFunction[] All = [new XxHash3Function()];
+
+    /// <summary>Names accepted in configuration.</summary>
+    public static IReadOnlyList<string> Names { get; } = Array.ConvertAll(All, f => f.Name);
+
+    /// <summary>Finds a hash function by name (case-insensitive).</summary>
+    public static bool TryGet(string? name, out IHashFunction function)
+    {
+        foreach (var candidate in All)
+        {
+            if (string.Equals(candidate.Name, name, StringComparison.OrdinalIgnoreCase))
+            {
+                function = candidate;
+                return true;
+            }
+        }
+
+        function = null!;
+        return false;
+    }
+}

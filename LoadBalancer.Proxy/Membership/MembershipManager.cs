@@ -1,0 +1,109 @@
+using LoadBalancer.Proxy.Ring;
+using Microsoft.Extensions.Options;
+
+namespace LoadBalancer.Proxy.Membership;
+
+/// <summary>
+/// Combines what service discovery reports into ring membership and publishes a new snapshot when it changes.
+/// </summary>
+/// <remarks>
+/// Membership changes are rare and serialized by one lock; the request path only reads <see cref="RingState.Current"/>.
+/// <see cref="Upstream"/> objects are kept by name across rebuilds so their health and load state survive.
+/// </remarks>
+public sealed partial class MembershipManager
+{
+    private readonly Lock _gate = new();
+    private readonly RingState _state;
+    private readonly BalancingOptions _options;
+    private readonly ILogger<MembershipManager> _logger;
+    private readonly IBalancingAlgorithm _algorithm;
+    private readonly Hashing.IHashFunction _hash;
+    private readonly Dictionary<string, Upstream> _known = new(StringComparer.Ordinal);
+    private IReadOnlyDictionary<string, Uri> _discovered = new Dictionary<string, Uri>();
+    private long _version;
+
+    /// <summary>Creates the manager for <paramref name="state"/>.</summary>
+    public MembershipManager(RingState state, IOptions<BalancingOptions> options, ILogger<MembershipManager> logger)
+    {
+        _state = state;
+        _options = options.Value;
+        _logger = logger;
+        _algorithm = BalancingAlgorithms.Create(_options);
+        _hash = BalancingAlgorithms.CreateHash(_options);
+    }
+
+    /// <summary>Every member ever seen, by name, including ones not in the ring now.</summary>
+    public IReadOnlyCollection<Upstream> Known
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _known.Values.ToArray();
+            }
+        }
+    }
+
+    /// <summary>Replaces the members found by service discovery (name → address).</summary>
+    public void SetDiscovered(IReadOnlyDictionary<string, Uri> discovered)
+    {
+        lock (_gate)
+        {
+            _discovered = new Dictionary<string, Uri>(discovered, StringComparer.Ordinal);
+            Rebuild();
+        }
+    }
+
+    private void Rebuild()
+    {
+        var members = new List<Upstream>(_discovered.Count);
+        foreach (var (name, address) in _discovered)
+        {
+            members.Add(GetOrCreate(name, address));
+        }
+
+        var current = _state.Current;
+        if (current is not null && SameMembers(current.Table, members))
+        {
+            return;
+        }
+
+        var table = _algorithm.Build(members, _hash);
+        var snapshot = new RingSnapshot(table, _hash, ++_version);
+        _state.Publish(snapshot);
+        LogMembershipChanged(_logger, snapshot.Version, table.Members.Length, string.Join(", ", table.Members.Select(m => m.Name)));
+    }
+
+    private Upstream GetOrCreate(string name, Uri address)
+    {
+        // A member whose address changed is a new member: its old connections and health say nothing of the new one.
+        if (!_known.TryGetValue(name, out var member) || member.Address != address)
+        {
+            member = new Upstream(name, address, _options.WeightOf(name));
+            _known[name] = member;
+        }
+
+        return member;
+    }
+
+    private static bool SameMembers(BalancingTable table, List<Upstream> members)
+    {
+        if (table.Members.Length != members.Count)
+        {
+            return false;
+        }
+
+        foreach (var member in members)
+        {
+            if (!table.Members.Contains(member))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "Ring membership v{Version}: {Count} members [{Members}]")]
+    private static partial void LogMembershipChanged(ILogger logger, long version, int count, string members);
+}

@@ -1,0 +1,17 @@
+using LoadBalancer.Proxy.Hashing;
+using LoadBalancer.Proxy.Ring;
+
+namespace LoadBalancer.Proxy.Membership;
+
+/// <summary>One immutable state of the ring: the table, its hash function and a version. Swapped whole.</summary>
+public sealed class RingSnapshot(BalancingTable table, IHashFunction hash, long version)
+{
+    /// <summary>The lookup table over the current members.</summary>
+    public BalancingTable Table { get; } = table;
+
+    /// <summary>The hash function the table was built with; request keys must be hashed with it.</summary>
+    public IHashFunction Hash { get; } = hash;
+
+    /// <summary>Increases by one on every membership change.</summary>
+    public long Version { get; } = version;
+}

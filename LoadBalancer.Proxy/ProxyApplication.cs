@@ -1,0 +1,53 @@
+using LoadBalancer.Proxy.Forwarding;
+using LoadBalancer.Proxy.Membership;
+using LoadBalancer.Proxy.Ring;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace LoadBalancer.Proxy;
+
+/// <summary>Registers and maps the load balancer; <c>Program</c> and the tests compose the proxy from these two calls.</summary>
+public static class ProxyApplication
+{
+    /// <summary>The name of the proxy's <c>Meter</c> and <c>ActivitySource</c>.</summary>
+    public const string TelemetryName = "LoadBalancer.Proxy";
+
+    /// <summary>Adds the proxy's services and options to <paramref name="builder"/>.</summary>
+    public static IHostApplicationBuilder AddLoadBalancerProxy(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddServiceDiscovery();
+
+        services.AddOptions<BalancingOptions>().BindConfiguration(BalancingOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<BalancingOptions>, BalancingOptionsValidator>();
+        services.AddOptions<RoutingOptions>().BindConfiguration(RoutingOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<ForwardingOptions>().BindConfiguration(ForwardingOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<DiscoveryOptions>().BindConfiguration(DiscoveryOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+
+        services.AddSingleton<RingState>();
+        services.AddSingleton<MembershipManager>();
+        services.AddSingleton<ServiceDiscoveryMembershipSource>();
+        services.AddHostedService(sp => sp.GetRequiredService<ServiceDiscoveryMembershipSource>());
+
+        services.AddHttpForwarder();
+        services.AddSingleton<UpstreamHttpClient>();
+        services.AddSingleton<RoutingKeyHasher>();
+        services.AddSingleton<ProxyRequestHandler>();
+        return builder;
+    }
+
+    /// <summary>
+    /// Maps the proxy: its own endpoints are matched by routing first; every request no endpoint claims is forwarded.
+    /// </summary>
+    public static WebApplication MapLoadBalancerProxy(this WebApplication app)
+    {
+        var handler = app.Services.GetRequiredService<ProxyRequestHandler>();
+
+        // A middleware after routing rather than a catch-all route: no route values to allocate per request, and
+        // any method and path (file-like ones included) reach the servers.
+        app.UseRouting();
+        app.Use((context, next) => context.GetEndpoint() is null ? handler.InvokeAsync(context) : next(context));
+        return app;
+    }
+}

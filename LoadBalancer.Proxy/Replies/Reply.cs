@@ -1,0 +1,45 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace LoadBalancer.Proxy.Replies;
+
+/// <summary>The assignment's reply shape: <c>{"message": …, "status": "successful" | "failure"}</c>.</summary>
+public sealed record Reply<T>(
+    [property: JsonPropertyName("message")] T Message,
+    [property: JsonPropertyName("status")] string Status);
+
+/// <summary>Writes the proxy's own answers in the assignment's shape.</summary>
+public static class Replies
+{
+    /// <summary>The status word of a success.</summary>
+    public const string Successful = "successful";
+
+    /// <summary>The status word of a failure.</summary>
+    public const string Failure = "failure";
+
+    /// <summary>Serializes a failure reply once, for answers sent often (e.g. no server available).</summary>
+    public static byte[] SerializeFailure(string message) =>
+        JsonSerializer.SerializeToUtf8Bytes(new Reply<string>(message, Failure), ProxyJsonContext.Relaxed.ReplyString);
+
+    /// <summary>Writes a failure reply with <paramref name="statusCode"/>.</summary>
+    public static Task WriteFailureAsync(HttpContext context, int statusCode, string message) =>
+        WriteAsync(context, statusCode, SerializeFailure(message));
+
+    /// <summary>Writes pre-serialized JSON with <paramref name="statusCode"/>.</summary>
+    public static Task WriteAsync(HttpContext context, int statusCode, byte[] json)
+    {
+        context.Response.StatusCode = statusCode;
+        context.Response.ContentType = "application/json; charset=utf-8";
+        context.Response.ContentLength = json.Length;
+        return context.Response.Body.WriteAsync(json).AsTask();
+    }
+}
+
+/// <summary>Source-generated JSON metadata for the proxy's replies.</summary>
+[JsonSerializable(typeof(Reply<string>))]
+public sealed partial class ProxyJsonContext : JsonSerializerContext
+{
+    /// <summary>Writes <c>&lt;Error&gt;</c> and quotes as they are, as the assignment's clients expect to read them.</summary>
+    public static ProxyJsonContext Relaxed { get; } = new(new JsonSerializerOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+}

@@ -1,0 +1,91 @@
+namespace LoadBalancer.Proxy.Ring;
+
+/// <summary>
+/// One server the proxy can route to, with the live state that balancing tables consult at lookup time.
+/// </summary>
+/// <remarks>
+/// An <see cref="Upstream"/> outlives table rebuilds: when membership changes, members that stay keep their
+/// object, so health, breaker and load state carry over. Its state is read lock-free on the request path.
+/// </remarks>
+public sealed class Upstream
+{
+    private int _unavailable;
+    private int _inFlight;
+    private long _served;
+
+    /// <summary>Creates a member named <paramref name="name"/> at <paramref name="address"/>.</summary>
+    public Upstream(string name, Uri address, int weight = 1)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(address);
+        ArgumentOutOfRangeException.ThrowIfLessThan(weight, 1);
+        Name = name;
+        Address = address;
+        Weight = weight;
+        DestinationPrefix = address.GetLeftPart(UriPartial.Path).TrimEnd('/');
+    }
+
+    /// <summary>The ring member's name, e.g. <c>server2</c>; also sent in <c>X-Upstream-Server</c>.</summary>
+    public string Name { get; }
+
+    /// <summary>The server's base address.</summary>
+    public Uri Address { get; }
+
+    /// <summary>The address as the forwarder wants it: scheme, authority and base path, no trailing slash.</summary>
+    public string DestinationPrefix { get; }
+
+    /// <summary>Relative weight: a member of weight 2 owns about twice the key space of weight 1.</summary>
+    public int Weight { get; }
+
+    /// <summary>True when no health signal holds the member out of routing.</summary>
+    public bool IsAvailable => Volatile.Read(ref _unavailable) == 0;
+
+    /// <summary>The reasons the member is currently held out of routing (none when available).</summary>
+    public UnavailableReasons UnavailableReasons => (UnavailableReasons)Volatile.Read(ref _unavailable);
+
+    /// <summary>Requests currently in flight to this member.</summary>
+    public int InFlight => Volatile.Read(ref _inFlight);
+
+    /// <summary>Requests this member has answered since it was first seen.</summary>
+    public long Served => Interlocked.Read(ref _served);
+
+    /// <summary>Sets or clears one reason for holding the member out; returns true when availability changed.</summary>
+    public bool SetUnavailable(UnavailableReasons reason, bool unavailable)
+    {
+        var before = unavailable
+            ? Interlocked.Or(ref _unavailable, (int)reason)
+            : Interlocked.And(ref _unavailable, ~(int)reason);
+        var after = unavailable ? before | (int)reason : before & ~(int)reason;
+        return (before == 0) != (after == 0);
+    }
+
+    /// <summary>Counts a request sent to this member; pair with <see cref="EndRequest"/>.</summary>
+    public void BeginRequest() => Interlocked.Increment(ref _inFlight);
+
+    /// <summary>Counts a request to this member as finished.</summary>
+    public void EndRequest(bool served)
+    {
+        Interlocked.Decrement(ref _inFlight);
+        if (served)
+        {
+            Interlocked.Increment(ref _served);
+        }
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => $"{Name} ({Address})";
+}
+
+/// <summary>Why a member is held out of routing; several can hold at once.</summary>
+[Flags]
+public enum UnavailableReasons
+{
+    /// <summary>Available.</summary>
+    None = 0,
+
+    /// <summary>Failed its active health probes.</summary>
+    HealthProbe = 1,
+
+    /// <summary>Its circuit breaker is open.</summary>
+    CircuitBreaker = 2,
+}

@@ -1,0 +1,59 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.Extensions.Options;
+
+namespace LoadBalancer.Server;
+
+/// <summary>The assignment's server contract: <c>/home</c>, <c>/heartbeat</c>, 400 for anything else.</summary>
+public static class ServerEndpoints
+{
+    /// <summary>Binds <see cref="ServerOptions"/>: <c>SERVER_ID</c> (as in the seed) wins over <c>Server:Id</c>.</summary>
+    public static IHostApplicationBuilder AddServerOptions(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<ServerOptions>()
+            .BindConfiguration("Server")
+            .Configure<IConfiguration>((options, configuration) => options.Id = configuration["SERVER_ID"] ?? options.Id)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        return builder;
+    }
+
+    /// <summary>Maps the server's endpoints onto <paramref name="app"/>.</summary>
+    public static WebApplication MapServerEndpoints(this WebApplication app)
+    {
+        // The id never changes, so /home's body is serialized once rather than per request.
+        var id = app.Services.GetRequiredService<IOptions<ServerOptions>>().Value.Id;
+        var home = JsonSerializer.SerializeToUtf8Bytes(
+            new ServerReply($"Hello from Server: {id}", "successful"), ServerJsonContext.Relaxed.ServerReply);
+
+        app.MapGet("/home", (HttpContext context) =>
+        {
+            context.Response.ContentType = "application/json";
+            context.Response.ContentLength = home.Length;
+            return context.Response.Body.WriteAsync(home).AsTask();
+        });
+
+        app.MapGet("/heartbeat", () => Results.Ok());
+
+        // Every other path and method: the assignment's error, naming the path that was asked for.
+        app.Map("{**path}", (HttpContext context) => Results.Json(
+            new ServerReply($"<Error> '{context.Request.Path}' endpoint does not exist in server replicas", "failure"),
+            ServerJsonContext.Relaxed.ServerReply,
+            statusCode: StatusCodes.Status400BadRequest));
+
+        return app;
+    }
+}
+
+/// <summary>The body every server answer carries.</summary>
+public sealed record ServerReply(
+    [property: JsonPropertyName("message")] string Message,
+    [property: JsonPropertyName("status")] string Status);
+
+[JsonSerializable(typeof(ServerReply))]
+internal sealed partial class ServerJsonContext : JsonSerializerContext
+{
+    /// <summary>Writes <c>&lt;Error&gt;</c> and quotes as they are, as the assignment's clients expect to read them.</summary>
+    public static ServerJsonContext Relaxed { get; } = new(new JsonSerializerOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+}

@@ -1,0 +1,56 @@
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace LoadBalancer.Tests.EndToEnd;
+
+/// <summary>
+/// Starts the real AppHost (three servers and the proxy) once for a test class and stops it afterwards,
+/// so no process outlives the tests.
+/// </summary>
+public sealed class AppHostFixture : IAsyncLifetime
+{
+    /// <summary>How long start-up may take before the tests fail (a cold build of the projects is not included).</summary>
+    public static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(3);
+
+    public const int ServerCount = 3;
+
+    private DistributedApplication? _app;
+
+    public DistributedApplication App => _app ?? throw new InvalidOperationException("The AppHost has not started.");
+
+    public static IEnumerable<string> ServerNames => Enumerable.Range(1, ServerCount).Select(i => $"server{i}");
+
+    public async Task InitializeAsync()
+    {
+        using var cts = new CancellationTokenSource(StartTimeout);
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.LoadBalancer_AppHost>(
+            [$"LoadBalancer:Servers={ServerCount}"], cts.Token);
+        builder.Services.AddLogging(logging => logging
+            .SetMinimumLevel(LogLevel.Warning)
+            .AddFilter("Aspire.Hosting.Dcp", LogLevel.Warning));
+
+        _app = await builder.BuildAsync(cts.Token);
+        await _app.StartAsync(cts.Token);
+        await _app.ResourceNotifications.WaitForResourceHealthyAsync("proxy", cts.Token);
+    }
+
+    /// <summary>A client for the proxy's http endpoint.</summary>
+    public HttpClient CreateProxyClient()
+    {
+        var client = App.CreateHttpClient("proxy", "http");
+        client.Timeout = TimeSpan.FromSeconds(30);
+        return client;
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+    }
+}

@@ -1,0 +1,53 @@
+using System.Text.Json;
+using LoadBalancer.Proxy.Forwarding;
+
+namespace LoadBalancer.Tests.EndToEnd;
+
+public sealed class ProxyEndToEndTests(AppHostFixture fixture) : IClassFixture<AppHostFixture>
+{
+    [Fact]
+    public async Task Requests_spread_over_all_three_servers_and_each_id_sticks_to_one()
+    {
+        using var client = fixture.CreateProxyClient();
+        const int requests = 3000;
+        var owner = new string[requests];
+
+        // Bounded concurrency: fast, and still only a few connections to the local proxy.
+        await Parallel.ForEachAsync(Enumerable.Range(0, requests), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (id, ct) =>
+        {
+            using var response = await client.GetAsync($"/home?id=e2e-{id}", ct);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var upstream = Assert.Single(response.Headers.GetValues(ProxyRequestHandler.UpstreamHeader));
+            var body = await response.Content.ReadFromJsonAsync<JsonElement>(ct);
+            Assert.Equal($"Hello from Server: {upstream["server".Length..]}", body.GetProperty("message").GetString());
+            owner[id] = upstream;
+        });
+
+        var counts = owner.GroupBy(o => o).ToDictionary(g => g.Key, g => g.Count());
+        Assert.Equal(AppHostFixture.ServerNames.Order(), counts.Keys.Order());
+        Assert.All(counts.Values, count => Assert.InRange(count, requests * 20 / 100, requests * 47 / 100));
+
+        // Repeating an id reaches the same server every time.
+        for (var id = 0; id < requests; id += 10)
+        {
+            for (var repeat = 0; repeat < 3; repeat++)
+            {
+                using var response = await client.GetAsync($"/home?id=e2e-{id}");
+                Assert.Equal(owner[id], Assert.Single(response.Headers.GetValues(ProxyRequestHandler.UpstreamHeader)));
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Every_resource_reports_healthy()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        foreach (var name in AppHostFixture.ServerNames.Append("proxy"))
+        {
+            await fixture.App.ResourceNotifications.WaitForResourceHealthyAsync(name, cts.Token);
+        }
+
+        using var client = fixture.CreateProxyClient();
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health")).StatusCode);
+    }
+}
