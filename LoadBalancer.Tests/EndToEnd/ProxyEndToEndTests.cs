@@ -3,6 +3,7 @@ using LoadBalancer.Proxy.Forwarding;
 
 namespace LoadBalancer.Tests.EndToEnd;
 
+[Collection(EndToEndCollection.Name)]
 public sealed class ProxyEndToEndTests(AppHostFixture fixture) : IClassFixture<AppHostFixture>
 {
     [Fact]
