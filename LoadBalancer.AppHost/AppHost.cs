@@ -8,6 +8,8 @@ var options = AppHostOptions.Read(builder.Configuration);
 var proxy = builder.AddProject<Projects.LoadBalancer_Proxy>("proxy", launchProfileName: null)
     .WithHttpEndpoint(port: options.ProxyPort, name: "http", isProxied: false)
     .WithHttpHealthCheck("/health")
+    // Observability: the live ring page, linked from the proxy's resource in the dashboard.
+    .WithUrlForEndpoint("http", _ => new ResourceUrlAnnotation { Url = "/ring/view", DisplayText = "Ring (live)" })
     .WithExternalHttpEndpoints();
 
 // Settings under "Proxy" in the AppHost's configuration reach the proxy as its own configuration,

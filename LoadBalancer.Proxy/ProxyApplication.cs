@@ -1,6 +1,7 @@
 using LoadBalancer.Proxy.Forwarding;
 using LoadBalancer.Proxy.Membership;
 using LoadBalancer.Proxy.Ring;
+using LoadBalancer.Proxy.Telemetry;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
@@ -34,6 +35,11 @@ public static class ProxyApplication
         services.AddSingleton<UpstreamHttpClient>();
         services.AddSingleton<RoutingKeyHasher>();
         services.AddSingleton<ProxyRequestHandler>();
+
+        // Observability: traces, metrics, /ring (see Telemetry/).
+        services.AddOptions<TelemetryOptions>().BindConfiguration(TelemetryOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddMetrics();
+        services.AddSingleton<ProxyTelemetry>();
         return builder;
     }
 
@@ -46,6 +52,7 @@ public static class ProxyApplication
 
         // A middleware after routing rather than a catch-all route: no route values to allocate per request, and
         // any method and path (file-like ones included) reach the servers.
+        app.MapRingEndpoints();
         app.UseRouting();
         app.Use((context, next) => context.GetEndpoint() is null ? handler.InvokeAsync(context) : next(context));
         return app;

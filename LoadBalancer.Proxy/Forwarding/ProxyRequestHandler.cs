@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net.Http;
 using LoadBalancer.Proxy.Membership;
 using LoadBalancer.Proxy.Replies;
+using LoadBalancer.Proxy.Telemetry;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace LoadBalancer.Proxy.Forwarding;
@@ -23,6 +24,7 @@ public sealed partial class ProxyRequestHandler
     private readonly HttpMessageInvoker _invoker;
     private readonly ForwarderRequestConfig _requestConfig;
     private readonly ILogger<ProxyRequestHandler> _logger;
+    private readonly ProxyTelemetry _telemetry;
 
     /// <summary>Creates the handler.</summary>
     public ProxyRequestHandler(
@@ -30,8 +32,10 @@ public sealed partial class ProxyRequestHandler
         RoutingKeyHasher keys,
         IHttpForwarder forwarder,
         UpstreamHttpClient client,
-        ILogger<ProxyRequestHandler> logger)
+        ILogger<ProxyRequestHandler> logger,
+        ProxyTelemetry telemetry)
     {
+        _telemetry = telemetry;
         _ring = ring;
         _keys = keys;
         _forwarder = forwarder;
@@ -45,14 +49,22 @@ public sealed partial class ProxyRequestHandler
     {
         var snapshot = _ring.Current;
         var index = -1;
+        // telemetry: the proxy span covers routing and every attempt (begin)
+        Activity? proxyActivity = null;
         if (snapshot is not null)
         {
             var hash = _keys.Hash(context, snapshot.Hash);
+            proxyActivity = _telemetry.StartProxyActivity(hash);
             index = snapshot.Table.Pick(hash, []);
         }
 
+        // telemetry (end)
         if (index < 0)
         {
+            // telemetry: nothing to try (begin)
+            _telemetry.RecordRequest(null, RequestOutcome.NoServer, 0);
+            ProxyTelemetry.StopProxyActivity(proxyActivity, null, 0, RequestOutcome.NoServer);
+            // telemetry (end)
             context.Response.Headers.RetryAfter = "1";
             await Replies.Replies.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, NoServerBody).ConfigureAwait(false);
             return;
@@ -62,6 +74,10 @@ public sealed partial class ProxyRequestHandler
         context.Response.Headers[UpstreamHeader] = member.Name;
         member.BeginRequest();
         var error = ForwarderError.None;
+        // telemetry: one attempt span and measurement per attempt (begin)
+        var attempt = _telemetry.StartAttempt(member, attempt: 1);
+        var started = _telemetry.GetTimestamp();
+        // telemetry (end)
         try
         {
             error = await _forwarder.SendAsync(context, member.DestinationPrefix, _invoker, _requestConfig, HttpTransformer.Default).ConfigureAwait(false);
@@ -69,6 +85,12 @@ public sealed partial class ProxyRequestHandler
         finally
         {
             member.EndRequest(served: error == ForwarderError.None);
+            // telemetry (begin)
+            var outcome = ProxyTelemetry.Classify(error, context.Response.StatusCode);
+            _telemetry.RecordRequest(member, outcome, started);
+            ProxyTelemetry.StopAttempt(attempt, outcome, error == ForwarderError.None ? context.Response.StatusCode : 0, error);
+            ProxyTelemetry.StopProxyActivity(proxyActivity, member, 1, outcome);
+            // telemetry (end)
         }
 
         if (error != ForwarderError.None)

@@ -23,6 +23,45 @@ public sealed class HashRing : BalancingTable
     /// <summary>Number of points on the ring.</summary>
     public int PointCount => _points.Length;
 
+    /// <inheritdoc />
+    /// <remarks>Exact: each point owns the arc from its predecessor (exclusive) to itself, wrapping at 2^64.</remarks>
+    public override IReadOnlyList<double> Shares()
+    {
+        var shares = new double[Members.Length];
+        var points = _points;
+        for (var i = 0; i < points.Length; i++)
+        {
+            // Unsigned subtraction wraps, which is exactly the arc across zero for the first point.
+            var arc = i == 0 ? points[0] - points[^1] : points[i] - points[i - 1];
+            shares[_owners[i]] += arc * Scale;
+        }
+
+        if (points.Length == 1)
+        {
+            shares[_owners[0]] = 1;
+        }
+
+        return shares;
+    }
+
+    /// <inheritdoc />
+    public override IReadOnlyList<TablePoint> Points
+    {
+        get
+        {
+            var result = new TablePoint[_points.Length];
+            for (var i = 0; i < result.Length; i++)
+            {
+                result[i] = new TablePoint(_points[i] * Scale, _owners[i]);
+            }
+
+            return result;
+        }
+    }
+
+    // 2^-64: maps a hash to its fraction of the space.
+    private const double Scale = 1.0 / 18446744073709551616.0;
+
     /// <summary>Builds a ring with <paramref name="virtualNodes"/> points per unit of weight.</summary>
     public static HashRing Create(IEnumerable<Upstream> members, IHashFunction hash, int virtualNodes)
     {
