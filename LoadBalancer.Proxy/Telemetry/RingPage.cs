@@ -13,6 +13,7 @@ internal static class RingPage
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>LoadBalancer ring</title>
+<link rel="icon" href="data:,">
 <style>
   :root { color-scheme: light dark; --bg:#f7f7f9; --fg:#1d1d24; --muted:#6b6b78; --card:#fff; --line:#dcdce3; }
   @media (prefers-color-scheme: dark) { :root { --bg:#16161c; --fg:#ececf1; --muted:#9a9aa8; --card:#20202a; --line:#33333f; } }
@@ -31,7 +32,7 @@ internal static class RingPage
   .badge { padding:1px 8px; border-radius:10px; font-size:12px; }
   .ok { background:#1f9d5533; color:#1f9d55; } .down { background:#d6453d33; color:#d6453d; }
   .bar { height:10px; border-radius:5px; min-width:1px; }
-  .barcell { width:180px; }
+  .barcell { width:150px; }
   #error { color:#d6453d; }
 </style>
 </head>
@@ -46,11 +47,13 @@ internal static class RingPage
   <div class="card">
     <svg id="ring" width="360" height="360" viewBox="-180 -180 360 360" role="img" aria-label="hash ring">
       <circle r="150" fill="none" stroke="var(--line)" stroke-width="28"></circle>
+      <circle r="108" fill="none" stroke="var(--line)" stroke-width="16"></circle>
       <g id="arcs"></g>
+      <g id="load"></g>
       <text id="center" text-anchor="middle" dy="6" font-size="16" fill="currentColor"></text>
     </svg>
-    <div class="muted" style="text-align:center;max-width:360px">Each arc of the ring is the part of the hash space a member owns
-      (grey: held out of routing). Keys go clockwise to the next point.</div>
+    <div class="muted" style="text-align:center;max-width:360px">Outer ring: the hash space, each arc colored by the member that
+      owns it (grey: held out of routing); a key goes clockwise to the next point. Inner ring: each member's share of the requests served.</div>
   </div>
   <div class="card">
     <table>
@@ -70,9 +73,9 @@ internal static class RingPage
   const el = (tag, attrs, parent) => { const e = document.createElementNS(ns, tag); for (const k in attrs) e.setAttribute(k, attrs[k]); parent.appendChild(e); return e; };
   const polar = (f, r) => [r * Math.sin(2 * Math.PI * f), -r * Math.cos(2 * Math.PI * f)];
 
-  function arc(g, from, to, fill, title) {
+  function arc(g, from, to, fill, title, r = 150, w = 28) {
     if (to - from <= 0) return;
-    const r = 150, w = 28, big = to - from > 0.5 ? 1 : 0;
+    const big = to - from > 0.5 ? 1 : 0;
     if (to - from >= 0.9999) { to = from + 0.9999; }
     const [x1, y1] = polar(from, r + w / 2), [x2, y2] = polar(to, r + w / 2);
     const [x3, y3] = polar(to, r - w / 2), [x4, y4] = polar(from, r - w / 2);
@@ -96,6 +99,12 @@ internal static class RingPage
     } else {
       let at = 0;
       members.forEach((m, i) => { arc(g, at, at + m.share, fill(i), m.name); at += m.share; });
+    }
+    const load = document.getElementById("load");
+    load.replaceChildren();
+    if (report.served > 0) {
+      let at = 0;
+      members.forEach((m, i) => { const f = m.served / report.served; arc(load, at, at + f, color(i), `${m.name}: ${pct(f)} of requests`, 108, 16); at += f; });
     }
     document.getElementById("center").textContent = `${report.healthy}/${report.total} healthy`;
   }
