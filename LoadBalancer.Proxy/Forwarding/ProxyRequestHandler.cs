@@ -53,8 +53,9 @@ public sealed partial class ProxyRequestHandler
         Activity? proxyActivity = null;
         if (snapshot is not null)
         {
-            var hash = _keys.Hash(context, snapshot.Hash);
-            proxyActivity = _telemetry.StartProxyActivity(hash);
+            string? rawKey = null;
+            var hash = _telemetry.IncludeRoutingKey ? _keys.Hash(context, snapshot.Hash, out rawKey) : _keys.Hash(context, snapshot.Hash);
+            proxyActivity = _telemetry.StartProxyActivity(hash, rawKey);
             index = snapshot.Table.Pick(hash, []);
         }
 

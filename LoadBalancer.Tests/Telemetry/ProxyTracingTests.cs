@@ -178,6 +178,28 @@ public sealed class ProxyTracingTests
         }
     }
 
+    [Fact]
+    public async Task The_proxy_records_the_decoded_raw_key_when_configured_to()
+    {
+        var exported = new List<Activity>();
+        await using var proxy = await TestHost.StartProxyAsync(
+            [KeyValuePair.Create("server1", new Uri("http://127.0.0.1:9/"))],
+            new Dictionary<string, string?> { ["Telemetry:IncludeRoutingKey"] = "true" },
+            TelemetryTestKit.TraceInto(exported));
+        using var client = proxy.CreateClient();
+        ActivityTraceId traceId;
+        using (var root = TelemetryTestKit.StartRoot())
+        {
+            traceId = root.TraceId;
+            using var response = await client.GetAsync("/home?id=user%2042");
+        }
+
+        var spans = await WaitForSpansAsync(exported, traceId, s => s.Any(a => a.OperationName == ProxyTelemetry.ProxyActivityName));
+        var proxySpan = Assert.Single(spans, a => a.OperationName == ProxyTelemetry.ProxyActivityName);
+        Assert.Equal("user 42", proxySpan.GetTagItem(ProxyTelemetry.RoutingKeyAttribute));
+        Assert.Equal(new XxHash3Function().HashKey("user 42").ToString("x16", CultureInfo.InvariantCulture), proxySpan.GetTagItem(ProxyTelemetry.KeyHashAttribute));
+    }
+
     private static async Task<TestHost> TestHostsWithoutMembersAsync(List<Activity> exported) =>
         await TestHost.StartProxyAsync(
             [KeyValuePair.Create("server1", new Uri("http://127.0.0.1:9/"))],
