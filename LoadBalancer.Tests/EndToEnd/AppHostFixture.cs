@@ -26,15 +26,25 @@ public sealed class AppHostFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         using var cts = new CancellationTokenSource(StartTimeout);
+        _app = await StartAsync([$"LoadBalancer:Servers={ServerCount}"], configure: null, cts.Token);
+    }
+
+    /// <summary>Builds and starts the AppHost with <paramref name="args"/> and waits until the proxy is healthy.</summary>
+    internal static async Task<DistributedApplication> StartAsync(
+        string[] args,
+        Action<DistributedApplicationOptions, Microsoft.Extensions.Hosting.HostApplicationBuilderSettings>? configure,
+        CancellationToken cancellationToken)
+    {
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.LoadBalancer_AppHost>(
-            [$"LoadBalancer:Servers={ServerCount}"], cts.Token);
+            args, configure ?? ((_, _) => { }), cancellationToken);
         builder.Services.AddLogging(logging => logging
             .SetMinimumLevel(LogLevel.Warning)
             .AddFilter("Aspire.Hosting.Dcp", LogLevel.Warning));
 
-        _app = await builder.BuildAsync(cts.Token);
-        await _app.StartAsync(cts.Token);
-        await _app.ResourceNotifications.WaitForResourceHealthyAsync("proxy", cts.Token);
+        var app = await builder.BuildAsync(cancellationToken);
+        await app.StartAsync(cancellationToken);
+        await app.ResourceNotifications.WaitForResourceHealthyAsync("proxy", cancellationToken);
+        return app;
     }
 
     /// <summary>A client for the proxy's http endpoint.</summary>

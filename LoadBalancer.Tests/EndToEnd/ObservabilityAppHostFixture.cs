@@ -1,8 +1,6 @@
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace LoadBalancer.Tests.EndToEnd;
 
@@ -32,17 +30,7 @@ public sealed class ObservabilityAppHostFixture : IAsyncLifetime
             "ASPIRE_ALLOW_UNSECURED_TRANSPORT=true",
             "ASPIRE_DASHBOARD_UNSECURED_ALLOW_ANONYMOUS=true",
         ];
-        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.LoadBalancer_AppHost>(
-            args,
-            (options, _) => options.DisableDashboard = false,
-            cts.Token);
-        builder.Services.AddLogging(logging => logging
-            .SetMinimumLevel(LogLevel.Warning)
-            .AddFilter("Aspire.Hosting.Dcp", LogLevel.Warning));
-
-        _app = await builder.BuildAsync(cts.Token);
-        await _app.StartAsync(cts.Token);
-        await _app.ResourceNotifications.WaitForResourceHealthyAsync("proxy", cts.Token);
+        _app = await AppHostFixture.StartAsync(args, (options, _) => options.DisableDashboard = false, cts.Token);
         await _app.ResourceNotifications.WaitForResourceAsync(DashboardResource, KnownResourceStates.Running, cts.Token);
     }
 

@@ -33,6 +33,8 @@ public sealed class ObservabilityEndToEndTests(ObservabilityAppHostFixture fixtu
     public async Task The_dashboard_answers_and_receives_the_proxy_telemetry()
     {
         var dashboard = fixture.App.GetEndpoint(ObservabilityAppHostFixture.DashboardResource, "http");
+        // A random port, not the placeholder the fixture passed: tests never take the well-known ports.
+        Assert.NotEqual(18888, dashboard.Port);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
         using var response = await http.GetAsync(dashboard);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
