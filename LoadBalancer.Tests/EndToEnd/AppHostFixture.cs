@@ -35,8 +35,10 @@ public sealed class AppHostFixture : IAsyncLifetime
         Action<DistributedApplicationOptions, Microsoft.Extensions.Hosting.HostApplicationBuilderSettings>? configure,
         CancellationToken cancellationToken)
     {
+        // The proxy listens straight on its port (DCP does not proxy it, so the testing builder cannot randomize it):
+        // take a free one rather than the fixed 5000 another run may hold.
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.LoadBalancer_AppHost>(
-            args, configure ?? ((_, _) => { }), cancellationToken);
+            [.. args, $"LoadBalancer:ProxyPort={FreePort()}"], configure ?? ((_, _) => { }), cancellationToken);
         builder.Services.AddLogging(logging => logging
             .SetMinimumLevel(LogLevel.Warning)
             .AddFilter("Aspire.Hosting.Dcp", LogLevel.Warning));
@@ -45,6 +47,13 @@ public sealed class AppHostFixture : IAsyncLifetime
         await app.StartAsync(cancellationToken);
         await app.ResourceNotifications.WaitForResourceHealthyAsync("proxy", cancellationToken);
         return app;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     /// <summary>A client for the proxy's http endpoint.</summary>

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
+using LoadBalancer.Proxy;
 using LoadBalancer.Proxy.Telemetry;
 
 namespace LoadBalancer.Tests.EndToEnd;
@@ -14,6 +15,7 @@ public sealed class ObservabilityEndToEndTests(ObservabilityAppHostFixture fixtu
     {
         using var client = fixture.App.CreateHttpClient("proxy", "http");
         client.Timeout = TimeSpan.FromSeconds(30);
+        Assert.NotEqual(5000, client.BaseAddress!.Port);
         for (var i = 0; i < 30; i++)
         {
             using var response = await client.GetAsync($"/home?id=obs-{i}");
@@ -46,6 +48,105 @@ public sealed class ObservabilityEndToEndTests(ObservabilityAppHostFixture fixtu
             "proxy", e => e.Snapshot.EnvironmentVariables.Any(v => v.Name == "OTEL_EXPORTER_OTLP_ENDPOINT"), cts.Token);
         var otlp = proxy.Snapshot.EnvironmentVariables.First(v => v.Name == "OTEL_EXPORTER_OTLP_ENDPOINT").Value;
         Assert.StartsWith("http", otlp, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_dashboard_shows_a_request_as_one_trace_from_proxy_to_the_server_that_answered()
+    {
+        using var proxyClient = fixture.App.CreateHttpClient("proxy", "http");
+        for (var i = 0; i < 5; i++)
+        {
+            using var response = await proxyClient.GetAsync($"/home?id=dashboard-{i}");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        // The dashboard's telemetry API (OTLP JSON); spans arrive in batches every few seconds.
+        var dashboard = fixture.App.GetEndpoint(ObservabilityAppHostFixture.DashboardResource, "http");
+        using var http = new HttpClient { BaseAddress = dashboard, Timeout = TimeSpan.FromSeconds(30) };
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        Span proxySpan;
+        while (true)
+        {
+            var spans = Spans(await http.GetFromJsonAsync<JsonElement>("/api/telemetry/spans?resource=proxy", cts.Token));
+            var found = spans.FirstOrDefault(s => s.Name == ProxyTelemetry.ProxyActivityName && s.Attributes.ContainsKey(ProxyTelemetry.MemberAttribute));
+            if (found is not null)
+            {
+                proxySpan = found;
+                break;
+            }
+
+            await Task.Delay(500, cts.Token);
+        }
+
+        Assert.Equal(ProxyApplication.TelemetryName, proxySpan.Scope);
+        Assert.Matches("^[0-9a-f]{16}$", proxySpan.Attributes[ProxyTelemetry.KeyHashAttribute]);
+        var member = proxySpan.Attributes[ProxyTelemetry.MemberAttribute];
+
+        // The whole trace: the proxy's spans, then the chosen server's own span below the attempt.
+        Span[] trace = [];
+        while (!trace.Any(s => s.Resource == member && s.Kind == 2))
+        {
+            await Task.Delay(500, cts.Token);
+            trace = Spans(await http.GetFromJsonAsync<JsonElement>($"/api/telemetry/traces/{proxySpan.TraceId}", cts.Token));
+        }
+
+        var attempt = Assert.Single(trace, s => s.Name == ProxyTelemetry.AttemptActivityName);
+        Assert.Equal(proxySpan.SpanId, attempt.ParentSpanId);
+        var serverSpan = trace.Single(s => s.Resource == member && s.Kind == 2);
+        var byId = trace.ToDictionary(s => s.SpanId);
+        var ancestors = new List<string>();
+        for (var at = serverSpan; at.ParentSpanId is { } parent && byId.TryGetValue(parent, out var next); at = next)
+        {
+            ancestors.Add(next.SpanId);
+        }
+
+        Assert.Contains(attempt.SpanId, ancestors);
+        Assert.Contains(proxySpan.SpanId, ancestors);
+    }
+
+    /// <summary>One span of the dashboard's OTLP JSON, with the resource (service) that sent it.</summary>
+    private sealed record Span(string Resource, string Scope, string Name, int Kind, string TraceId, string SpanId, string? ParentSpanId, Dictionary<string, string> Attributes);
+
+    private static Span[] Spans(JsonElement response)
+    {
+        var result = new List<Span>();
+        foreach (var resourceSpans in response.GetProperty("data").GetProperty("resourceSpans").EnumerateArray())
+        {
+            var resource = Attributes(resourceSpans.GetProperty("resource")).GetValueOrDefault("service.name", "?");
+            foreach (var scopeSpans in resourceSpans.GetProperty("scopeSpans").EnumerateArray())
+            {
+                var scope = scopeSpans.GetProperty("scope").GetProperty("name").GetString()!;
+                foreach (var span in scopeSpans.GetProperty("spans").EnumerateArray())
+                {
+                    result.Add(new Span(
+                        resource,
+                        scope,
+                        span.GetProperty("name").GetString()!,
+                        span.GetProperty("kind").GetInt32(),
+                        span.GetProperty("traceId").GetString()!,
+                        span.GetProperty("spanId").GetString()!,
+                        span.TryGetProperty("parentSpanId", out var parent) ? parent.GetString() : null,
+                        Attributes(span)));
+                }
+            }
+        }
+
+        return [.. result];
+    }
+
+    private static Dictionary<string, string> Attributes(JsonElement element)
+    {
+        var attributes = new Dictionary<string, string>();
+        if (element.TryGetProperty("attributes", out var list))
+        {
+            foreach (var attribute in list.EnumerateArray())
+            {
+                var value = attribute.GetProperty("value");
+                attributes[attribute.GetProperty("key").GetString()!] = value.EnumerateObject().First().Value.ToString();
+            }
+        }
+
+        return attributes;
     }
 
     [Fact]
