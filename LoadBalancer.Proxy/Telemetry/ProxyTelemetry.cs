@@ -4,6 +4,7 @@ using System.Globalization;
 using LoadBalancer.Proxy.Membership;
 using LoadBalancer.Proxy.Ring;
 using Microsoft.Extensions.Options;
+using Polly.CircuitBreaker;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace LoadBalancer.Proxy.Telemetry;
@@ -262,6 +263,18 @@ public sealed partial class ProxyTelemetry : IDisposable
         _breakerTransitions.Add(1, new TagList { { MemberAttribute, member.Name }, { BreakerStateAttribute, state } });
         LogBreakerTransition(_logger, member.Name, state);
     }
+
+    /// <summary>Counts Polly's circuit breaker of <paramref name="member"/> entering <paramref name="state"/>.</summary>
+    /// <remarks>Call from the breaker's <c>OnOpened</c>, <c>OnHalfOpened</c> and <c>OnClosed</c> callbacks.</remarks>
+    public void RecordBreakerTransition(Upstream member, CircuitState state) =>
+        RecordBreakerTransition(member, state switch
+        {
+            CircuitState.Closed => "closed",
+            CircuitState.Open => "open",
+            CircuitState.HalfOpen => "half_open",
+            CircuitState.Isolated => "isolated",
+            _ => "unknown",
+        });
 
     /// <summary>Maps how an attempt ended to its outcome.</summary>
     public static RequestOutcome Classify(ForwarderError error, int statusCode) =>

@@ -32,7 +32,7 @@ public sealed class ObservabilityEndToEndTests(ObservabilityAppHostFixture fixtu
     }
 
     [Fact]
-    public async Task The_dashboard_answers_and_receives_the_proxy_telemetry()
+    public async Task The_dashboard_answers_and_the_proxy_exports_to_it()
     {
         var dashboard = fixture.App.GetEndpoint(ObservabilityAppHostFixture.DashboardResource, "http");
         // A random port, not the placeholder the fixture passed: tests never take the well-known ports.

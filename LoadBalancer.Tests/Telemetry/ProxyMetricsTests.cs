@@ -103,13 +103,14 @@ public sealed class ProxyMetricsTests
 
         telemetry.RecordRetry(RetryReasons.Timeout, member);
         telemetry.RecordBreakerTransition(member, "open");
+        telemetry.RecordBreakerTransition(member, Polly.CircuitBreaker.CircuitState.HalfOpen);
 
         var retry = Assert.Single(recorder.Of("loadbalancer.retries"));
         Assert.Equal(RetryReasons.Timeout, retry.Tags[ProxyTelemetry.RetryReasonAttribute]);
         Assert.Equal("server2", retry.Tags[ProxyTelemetry.MemberAttribute]);
-        var transition = Assert.Single(recorder.Of("loadbalancer.circuit_breaker.transitions"));
-        Assert.Equal("open", transition.Tags[ProxyTelemetry.BreakerStateAttribute]);
-        Assert.Equal("server2", transition.Tags[ProxyTelemetry.MemberAttribute]);
+        var transitions = recorder.Of("loadbalancer.circuit_breaker.transitions");
+        Assert.Equal(["open", "half_open"], transitions.Select(t => t.Tags[ProxyTelemetry.BreakerStateAttribute]));
+        Assert.All(transitions, t => Assert.Equal("server2", t.Tags[ProxyTelemetry.MemberAttribute]));
     }
 
     [Theory]
