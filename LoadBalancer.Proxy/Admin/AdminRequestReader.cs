@@ -74,7 +74,8 @@ public sealed class AdminRequestReader(IOptions<AdminOptions> options)
 
     /// <summary>
     /// A hostname is an absolute http(s) address (the member is named after its authority, e.g. <c>127.0.0.1:6001</c>)
-    /// or a member name; anything with a scheme, port or path that is not such an address is refused.
+    /// or a member name (which may hold a colon: members added by address are named <c>host:port</c>); anything else with
+    /// a scheme or path is refused.
     /// </summary>
     public static MemberReference ToReference(string hostname)
     {
@@ -88,7 +89,7 @@ public sealed class AdminRequestReader(IOptions<AdminOptions> options)
             return new MemberReference(hostname, uri.Authority, new Uri(uri.GetLeftPart(UriPartial.Path)));
         }
 
-        if (hostname.AsSpan().IndexOfAny(":/\\?@ \t\r\n") >= 0)
+        if (hostname.AsSpan().IndexOfAny("/\\?@ \t\r\n") >= 0)
         {
             throw BadRequest($"<Error> '{hostname}' is neither a server name nor an absolute http(s) address");
         }
