@@ -10,6 +10,11 @@ var proxy = builder.AddProject<Projects.LoadBalancer_Proxy>("proxy", launchProfi
     .WithHttpHealthCheck("/health")
     .WithExternalHttpEndpoints();
 
+// Admin API key (/rep, /add, /rm): a generated secret parameter, shown under Parameters in the dashboard; set
+// Parameters:admin-key (e.g. in user secrets) for a stable one. Not persisted: test runs must not write user secrets.
+var adminKey = builder.AddParameter("admin-key", new GenerateParameterDefault { MinLength = 32, Special = false }, secret: true);
+proxy.WithEnvironment("Admin__ApiKey", adminKey);
+
 // Settings under "Proxy" in the AppHost's configuration reach the proxy as its own configuration,
 // e.g. Proxy:Balancing:Algorithm → Balancing__Algorithm.
 foreach (var (key, value) in builder.Configuration.GetSection("Proxy").AsEnumerable(makePathsRelative: true))

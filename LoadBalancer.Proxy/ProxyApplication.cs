@@ -1,3 +1,4 @@
+using LoadBalancer.Proxy.Admin;
 using LoadBalancer.Proxy.Forwarding;
 using LoadBalancer.Proxy.Membership;
 using LoadBalancer.Proxy.Ring;
@@ -34,6 +35,8 @@ public static class ProxyApplication
         services.AddSingleton<UpstreamHttpClient>();
         services.AddSingleton<RoutingKeyHasher>();
         services.AddSingleton<ProxyRequestHandler>();
+
+        services.AddLoadBalancerAdmin();
         return builder;
     }
 
@@ -47,6 +50,7 @@ public static class ProxyApplication
         // A middleware after routing rather than a catch-all route: no route values to allocate per request, and
         // any method and path (file-like ones included) reach the servers.
         app.UseRouting();
+        app.MapAdminEndpoints();
         app.Use((context, next) => context.GetEndpoint() is null ? handler.InvokeAsync(context) : next(context));
         return app;
     }

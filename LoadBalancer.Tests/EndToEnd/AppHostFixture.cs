@@ -10,7 +10,7 @@ namespace LoadBalancer.Tests.EndToEnd;
 /// Starts the real AppHost (three servers and the proxy) once for a test class and stops it afterwards,
 /// so no process outlives the tests.
 /// </summary>
-public sealed class AppHostFixture : IAsyncLifetime
+public class AppHostFixture : IAsyncLifetime
 {
     /// <summary>How long start-up may take before the tests fail (a cold build of the projects is not included).</summary>
     public static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(3);
@@ -31,11 +31,15 @@ public sealed class AppHostFixture : IAsyncLifetime
         builder.Services.AddLogging(logging => logging
             .SetMinimumLevel(LogLevel.Warning)
             .AddFilter("Aspire.Hosting.Dcp", LogLevel.Warning));
+        await OnBuildingAsync(builder, cts.Token);
 
         _app = await builder.BuildAsync(cts.Token);
         await _app.StartAsync(cts.Token);
         await _app.ResourceNotifications.WaitForResourceHealthyAsync("proxy", cts.Token);
     }
+
+    /// <summary>Lets a derived fixture read or change the app model before it is built.</summary>
+    protected virtual Task OnBuildingAsync(IDistributedApplicationTestingBuilder builder, CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>A client for the proxy's http endpoint.</summary>
     public HttpClient CreateProxyClient()
