@@ -84,8 +84,11 @@ public static class ComposeDiff
     private static string Describe(YamlNode node) => node switch
     {
         YamlScalarNode scalar => $"'{scalar.Value}'",
-        YamlSequenceNode sequence => $"a list of {sequence.Children.Count}",
-        YamlMappingNode mapping => $"a section with {mapping.Children.Count} entries",
+        YamlSequenceNode sequence => $"a list of {Count(sequence.Children.Count, "item")}",
+        YamlMappingNode mapping => $"a section of {Count(mapping.Children.Count, "entry")}",
         _ => node.NodeType.ToString(),
     };
+
+    private static string Count(int count, string noun) =>
+        count == 1 ? $"1 {noun}" : $"{count} {(noun.EndsWith('y') ? noun[..^1] + "ies" : noun + "s")}";
 }
