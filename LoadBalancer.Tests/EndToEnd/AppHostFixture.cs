@@ -10,7 +10,7 @@ namespace LoadBalancer.Tests.EndToEnd;
 /// Starts the real AppHost (three servers and the proxy) once for a test class and stops it afterwards,
 /// so no process outlives the tests.
 /// </summary>
-public sealed class AppHostFixture : IAsyncLifetime
+public class AppHostFixture : IAsyncLifetime
 {
     /// <summary>How long start-up may take before the tests fail (a cold build of the projects is not included).</summary>
     public static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(3);
