@@ -1,4 +1,5 @@
 using System.Net.Http;
+using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using LoadBalancer.Proxy.Health;
 using LoadBalancer.Proxy.Membership;
@@ -104,6 +105,7 @@ public sealed partial class ProxyRequestHandler
     }
 
     /// <summary>One attempt: the next eligible member for the key, a clean response, then the forward.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<Outcome<AttemptResult>> AttemptAsync(ResilienceContext resilience, ForwardingRequest request)
     {
         var index = request.Snapshot.Table.Pick(request.Hash, request.Tried);
@@ -153,6 +155,7 @@ public sealed partial class ProxyRequestHandler
     }
 
     /// <summary>Sends the current attempt with YARP and classifies what happened while the context still tells.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<Outcome<AttemptResult>> ForwardAsync(ResilienceContext resilience, ForwardingRequest request)
     {
         var context = request.HttpContext;

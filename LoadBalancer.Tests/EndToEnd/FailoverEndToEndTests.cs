@@ -35,9 +35,12 @@ public sealed class FailoverEndToEndTests(FailoverAppHostFixture fixture, ITestO
         var stopwatch = Stopwatch.StartNew();
         var stop = await fixture.App.ResourceCommands.ExecuteCommandAsync(victim, KnownResourceCommands.StopCommand);
         Assert.True(stop.Success, stop.Message);
+        var stopped = stopwatch.Elapsed;
         await WaitForProxyStateAsync(client, victim, "down");
         var detected = stopwatch.Elapsed;
-        output.WriteLine($"Stop command to the proxy marking {victim} down: {detected.TotalMilliseconds:0} ms");
+        output.WriteLine(
+            $"Stop command took {stopped.TotalMilliseconds:0} ms; the proxy marked {victim} down {detected.TotalMilliseconds:0} ms after it was issued " +
+            $"({(detected - stopped).TotalMilliseconds:0} ms after it returned)");
 
         // Stopped on purpose: the supervisor must leave it stopped (well past its 5 s respawn window).
         await Task.Delay(TimeSpan.FromSeconds(8));
