@@ -13,6 +13,9 @@ internal sealed class ForwardingRequest
 {
     private readonly int[] _tried = new int[RetryOptionsLimits.MaxAttempts];
     private int _triedCount;
+    private CancellationTokenSource _forward = new();
+    private CancellationTokenRegistration _deadline;
+    private volatile bool _responseReceived;
 
     public ProxyRequestHandler Handler { get; private set; } = null!;
 
@@ -76,6 +79,38 @@ internal sealed class ForwardingRequest
         && !HttpContext.RequestAborted.IsCancellationRequested
         && (nothingSent || (Idempotent && Replayable))
         && Snapshot.Table.Pick(Hash, Tried) >= 0;
+
+    /// <summary>
+    /// The token for YARP for one attempt. The attempt's deadlines (Polly's per-attempt and total timeouts) cancel it
+    /// only until the member's response headers arrive: a response that is streaming is not cut off by them (the
+    /// forwarder's activity timeout still bounds silence).
+    /// </summary>
+    public CancellationToken BeginForward(CancellationToken deadlines)
+    {
+        if (!_forward.TryReset())
+        {
+            _forward.Dispose();
+            _forward = new CancellationTokenSource();
+        }
+
+        _responseReceived = false;
+        _deadline = deadlines.UnsafeRegister(static state => ((ForwardingRequest)state!).DeadlinePassed(), this);
+        return _forward.Token;
+    }
+
+    /// <summary>Ends the attempt started by <see cref="BeginForward"/>.</summary>
+    public void EndForward() => _deadline.Dispose();
+
+    /// <summary>Called by the transformer when the member's response headers arrived.</summary>
+    public void ResponseReceived() => _responseReceived = true;
+
+    private void DeadlinePassed()
+    {
+        if (!_responseReceived)
+        {
+            _forward.Cancel();
+        }
+    }
 
     public void Reset()
     {

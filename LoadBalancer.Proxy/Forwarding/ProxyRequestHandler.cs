@@ -159,8 +159,18 @@ public sealed partial class ProxyRequestHandler
     private async ValueTask<Outcome<AttemptResult>> ForwardAsync(ResilienceContext resilience, ForwardingRequest request)
     {
         var context = request.HttpContext;
-        var error = await _forwarder.SendAsync(
-            context, request.Member!.DestinationPrefix, _invoker, _requestConfig, RetryAwareTransformer.Instance, resilience.CancellationToken).ConfigureAwait(false);
+        var token = request.BeginForward(resilience.CancellationToken);
+        ForwarderError error;
+        try
+        {
+            error = await _forwarder.SendAsync(
+                context, request.Member!.DestinationPrefix, _invoker, _requestConfig, RetryAwareTransformer.Instance, token).ConfigureAwait(false);
+        }
+        finally
+        {
+            request.EndForward();
+        }
+
         return Outcome.FromResult(Classify(request, error, resilience.CancellationToken));
     }
 

@@ -5,7 +5,8 @@ namespace LoadBalancer.Proxy.Forwarding;
 
 /// <summary>
 /// YARP's default transforms, except that a 502/503/504 answer that will be retried on another member is held back:
-/// returning false stops YARP from copying it to the client, which YARP documents as the way to retry.
+/// returning false stops YARP from copying it to the client, which YARP documents as the way to retry. It also tells
+/// the request that headers arrived, after which the attempt deadlines no longer apply.
 /// </summary>
 internal sealed class RetryAwareTransformer : HttpTransformer
 {
@@ -18,13 +19,14 @@ internal sealed class RetryAwareTransformer : HttpTransformer
     /// <inheritdoc />
     public override ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)
     {
-        if (proxyResponse is not null
-            && IsRetryableStatus((int)proxyResponse.StatusCode)
-            && httpContext.Features.Get<ForwardingRequest>() is { } request
-            && request.CanRetry(nothingSent: false))
+        if (proxyResponse is not null && httpContext.Features.Get<ForwardingRequest>() is { } request)
         {
-            request.HeldBack = true;
-            return new ValueTask<bool>(false);
+            request.ResponseReceived();
+            if (IsRetryableStatus((int)proxyResponse.StatusCode) && request.CanRetry(nothingSent: false))
+            {
+                request.HeldBack = true;
+                return new ValueTask<bool>(false);
+            }
         }
 
         return base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);

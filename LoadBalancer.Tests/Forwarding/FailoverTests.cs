@@ -174,6 +174,27 @@ public sealed class FailoverTests
     }
 
     [Fact]
+    public async Task A_response_that_is_already_streaming_is_not_cut_off_by_the_attempt_timeout()
+    {
+        await using var slow = await TestHost.StartBackendAsync(async context =>
+        {
+            await context.Response.WriteAsync("first-");
+            await context.Response.Body.FlushAsync();
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            await context.Response.WriteAsync("last");
+        });
+        await using var proxy = await TestHost.StartProxyAsync(
+            new Dictionary<string, Uri> { ["slow"] = slow.Address },
+            Settings(("Retry:AttemptTimeout", "00:00:00.200"), ("Retry:TotalTimeout", "00:00:00.300")));
+        using var client = proxy.CreateClient();
+
+        using var response = await client.GetAsync("/stream?id=1");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("first-last", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
     public async Task A_hung_only_member_gives_a_504_json_error()
     {
         await using var stuck = await TestHost.StartBackendAsync(context => Task.Delay(Timeout.Infinite, context.RequestAborted));
