@@ -29,7 +29,7 @@ public class AppHostFixture : IAsyncLifetime
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.LoadBalancer_AppHost>(
             // The proxy's port is not proxied by DCP, so testing does not randomize it: take a free one rather than 5000,
             // which another AppHost (a previous fixture still shutting down, a developer's) may hold.
-            [$"LoadBalancer:Servers={ServerCount}", $"LoadBalancer:ProxyPort={FreePort()}"], cts.Token);
+            [$"LoadBalancer:Servers={ServerCount}", $"LoadBalancer:ProxyPort={Infrastructure.Ports.Free()}"], cts.Token);
         builder.Services.AddLogging(logging => logging
             .SetMinimumLevel(LogLevel.Warning)
             .AddFilter("Aspire.Hosting.Dcp", LogLevel.Warning));
@@ -37,15 +37,6 @@ public class AppHostFixture : IAsyncLifetime
         _app = await builder.BuildAsync(cts.Token);
         await _app.StartAsync(cts.Token);
         await _app.ResourceNotifications.WaitForResourceHealthyAsync("proxy", cts.Token);
-    }
-
-    private static int FreePort()
-    {
-        var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 
     /// <summary>A client for the proxy's http endpoint.</summary>

@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using LoadBalancer.Proxy.Forwarding;
 using LoadBalancer.Proxy.Membership;
 using LoadBalancer.Proxy.Ring;
@@ -30,12 +29,5 @@ public static class ProxyProbe
         Assert.Single(response.Headers.GetValues(ProxyRequestHandler.UpstreamHeader));
 
     /// <summary>An address on 127.0.0.1 where nothing listens: connections are refused.</summary>
-    public static Uri RefusedAddress()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return new Uri($"http://127.0.0.1:{port}/");
-    }
+    public static Uri RefusedAddress() => new($"http://127.0.0.1:{Ports.Free()}/");
 }
