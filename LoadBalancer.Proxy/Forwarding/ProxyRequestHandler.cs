@@ -148,7 +148,8 @@ public sealed partial class ProxyRequestHandler
         _observer?.AttemptCompleted(context, member, attempt, result, observed);
         if (result.Kind is not (AttemptKind.Success or AttemptKind.ServerError) || request.HeldBack)
         {
-            LogAttemptFailed(_logger, attempt, member.Name, result.KindName, result.StatusCode, result.Retryable, result.Exception);
+            // The message only: a dead member under load fails many attempts before probes take it out.
+            LogAttemptFailed(_logger, attempt, member.Name, result.KindName, result.StatusCode, result.Retryable, result.Exception?.GetBaseException().Message);
         }
 
         return Outcome.FromResult(result);
@@ -329,6 +330,6 @@ public sealed partial class ProxyRequestHandler
     [LoggerMessage(EventId = 200, Level = LogLevel.Warning, Message = "Forwarding failed after {Attempts} attempts, last to {Member}: {Reason}")]
     private static partial void LogGaveUp(ILogger logger, int attempts, string member, string reason);
 
-    [LoggerMessage(EventId = 201, Level = LogLevel.Information, Message = "Attempt {Attempt} to {Member} failed: {Kind} {StatusCode}; retryable: {Retryable}")]
-    private static partial void LogAttemptFailed(ILogger logger, int attempt, string member, string kind, int statusCode, bool retryable, Exception? exception);
+    [LoggerMessage(EventId = 201, Level = LogLevel.Information, Message = "Attempt {Attempt} to {Member} failed: {Kind} {StatusCode}; retryable: {Retryable}; {Error}")]
+    private static partial void LogAttemptFailed(ILogger logger, int attempt, string member, string kind, int statusCode, bool retryable, string? error);
 }

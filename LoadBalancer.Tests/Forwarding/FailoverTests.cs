@@ -1,4 +1,5 @@
 using System.Text.Json;
+using LoadBalancer.Proxy.Forwarding;
 using LoadBalancer.Proxy.Health;
 using LoadBalancer.Proxy.Ring;
 using LoadBalancer.Tests.Infrastructure;
@@ -337,6 +338,41 @@ public sealed class FailoverTests
         var body = await response.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal("failure", body.GetProperty("status").GetString());
         Assert.Contains("No server", body.GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_attempt_observer_sees_every_attempt_with_its_member_and_result()
+    {
+        await using var s1 = await TestHost.StartServerAsync("1");
+        var observer = new RecordingObserver();
+        await using var proxy = await TestHost.StartProxyAsync(
+            new Dictionary<string, Uri> { ["dead"] = ProxyProbe.RefusedAddress(), ["server1"] = s1.Address },
+            Settings(),
+            services => services.AddSingleton<IForwardingAttemptObserver>(observer));
+        using var client = proxy.CreateClient();
+        var key = ProxyProbe.KeyOwnedBy(proxy, "dead");
+
+        using var response = await client.GetAsync($"/home?id={key}");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(
+            [("dead", 1, AttemptKind.ConnectionFailed, true, "started-1"), ("server1", 2, AttemptKind.Success, false, "started-2")],
+            observer.Completed);
+    }
+
+    private sealed class RecordingObserver : IForwardingAttemptObserver
+    {
+        public List<(string Member, int Attempt, AttemptKind Kind, bool Retryable, object? State)> Completed { get; } = [];
+
+        public object? AttemptStarting(HttpContext context, Upstream member, int attempt) => $"started-{attempt}";
+
+        public void AttemptCompleted(HttpContext context, Upstream member, int attempt, in AttemptResult result, object? state)
+        {
+            lock (Completed)
+            {
+                Completed.Add((member.Name, attempt, result.Kind, result.Retryable, state));
+            }
+        }
     }
 
     [Theory]
