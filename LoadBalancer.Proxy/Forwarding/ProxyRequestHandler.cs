@@ -125,7 +125,8 @@ public sealed partial class ProxyRequestHandler
         context.Response.Headers[UpstreamHeader] = member.Name;
         var observed = _observer?.AttemptStarting(context, member, attempt);
         member.BeginRequest();
-        AttemptResult result = default;
+        // Stays a failure if the breaker or forwarder throws (they should not: YARP reports errors as values).
+        var result = new AttemptResult(AttemptKind.TransportFailed, 0, Retryable: false);
         try
         {
             var outcome = await _breakers.For(member).ExecuteOutcomeAsync(
