@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using LoadBalancer.AppHost;
 
 var builder = DistributedApplication.CreateBuilder(args);
@@ -35,6 +36,13 @@ for (var i = 1; i <= options.Servers; i++)
         .WithHttpHealthCheck("/heartbeat");
 
     proxy.WithReference(server).WaitFor(server);
+}
+
+// Respawn: a server that crashes or exits on its own is started again; one stopped on purpose stays stopped.
+if (options.RespawnServers)
+{
+    var serverNames = Enumerable.Range(1, options.Servers).Select(i => $"server{i}").ToHashSet(StringComparer.Ordinal);
+    builder.Services.AddHostedService(sp => ActivatorUtilities.CreateInstance<ServerSupervisor>(sp, (IReadOnlySet<string>)serverNames));
 }
 
 builder.Build().Run();

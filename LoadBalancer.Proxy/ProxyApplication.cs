@@ -1,5 +1,6 @@
 using LoadBalancer.Proxy.Admin;
 using LoadBalancer.Proxy.Forwarding;
+using LoadBalancer.Proxy.Health;
 using LoadBalancer.Proxy.Membership;
 using LoadBalancer.Proxy.Ring;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -30,6 +31,20 @@ public static class ProxyApplication
         services.AddSingleton<MembershipManager>();
         services.AddSingleton<ServiceDiscoveryMembershipSource>();
         services.AddHostedService(sp => sp.GetRequiredService<ServiceDiscoveryMembershipSource>());
+
+        // Failover (see docs/readme/failover.md): active probes, per-member breakers, retries, /health.
+        services.AddOptions<HealthOptions>().BindConfiguration(HealthOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<HealthOptions>, HealthOptionsValidator>();
+        services.AddOptions<CircuitBreakerOptions>().BindConfiguration(CircuitBreakerOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<RetryOptions>().BindConfiguration(RetryOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<RetryOptions>, RetryOptionsValidator>();
+        services.AddMetrics();
+        services.AddSingleton<HealthMetrics>();
+        services.AddSingleton<UpstreamAvailability>();
+        services.AddSingleton<UpstreamCircuitBreakers>();
+        services.AddSingleton<ActiveHealthChecker>();
+        services.AddHostedService(sp => sp.GetRequiredService<ActiveHealthChecker>());
+        services.AddHealthChecks().AddCheck<UpstreamHealthCheck>(UpstreamHealthCheck.Name);
 
         services.AddHttpForwarder();
         services.AddSingleton<UpstreamHttpClient>();

@@ -27,7 +27,9 @@ public class AppHostFixture : IAsyncLifetime
     {
         using var cts = new CancellationTokenSource(StartTimeout);
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.LoadBalancer_AppHost>(
-            [$"LoadBalancer:Servers={ServerCount}"], cts.Token);
+            // The proxy's port is not proxied by DCP, so testing does not randomize it: take a free one rather than 5000,
+            // which another AppHost (a previous fixture still shutting down, a developer's) may hold.
+            [$"LoadBalancer:Servers={ServerCount}", $"LoadBalancer:ProxyPort={Infrastructure.Ports.Free()}"], cts.Token);
         builder.Services.AddLogging(logging => logging
             .SetMinimumLevel(LogLevel.Warning)
             .AddFilter("Aspire.Hosting.Dcp", LogLevel.Warning));
