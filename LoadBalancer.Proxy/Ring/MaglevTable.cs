@@ -54,13 +54,15 @@ public sealed class MaglevTable : BalancingTable
         }
 
         var n = sorted.Length;
-        var position = new long[n];
-        var skip = new long[n];
+        var position = new int[n];
+        var skip = new int[n];
+        var weight = new int[n];
         for (var m = 0; m < n; m++)
         {
             // Replicas 0 and 1 serve as the paper's two independent hashes h1 (offset) and h2 (skip).
-            position[m] = (long)(hash.HashNode(sorted[m].Name, 0) % (ulong)size);
-            skip[m] = (long)(hash.HashNode(sorted[m].Name, 1) % (ulong)(size - 1)) + 1;
+            position[m] = (int)(hash.HashNode(sorted[m].Name, 0) % (ulong)size);
+            skip[m] = (int)(hash.HashNode(sorted[m].Name, 1) % (ulong)(size - 1)) + 1;
+            weight[m] = sorted[m].Weight;
         }
 
         var entries = new int[size];
@@ -70,14 +72,15 @@ public sealed class MaglevTable : BalancingTable
         {
             for (var m = 0; m < n; m++)
             {
-                for (var turn = 0; turn < sorted[m].Weight; turn++)
+                for (var turn = 0; turn < weight[m]; turn++)
                 {
                     // Walk m's permutation (position, position + skip, … mod M) to its next free entry; a prime M
                     // makes every permutation visit every entry, so this ends.
                     var c = position[m];
+                    var step = skip[m];
                     while (entries[c] >= 0)
                     {
-                        c += skip[m];
+                        c += step;
                         if (c >= size)
                         {
                             c -= size;
