@@ -17,15 +17,78 @@ internal static class QualityReport
 
     private static readonly int[] Sizes = [3, 10, 100];
     private static readonly int[] SweepNodes = [40, 160, 500, 1000, 2000];
+    private static readonly int[] MaglevSizes = [65537, 262147, 655373];
     private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
 
     public static int Run(string[] args)
     {
-        var keyCount = args is ["--keys", var n, ..] ? int.Parse(n, Invariant) : 1_000_000;
+        var keyCount = 1_000_000;
+        string? speed = null;
+        var skipQuality = false;
+        for (var i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--keys" when i + 1 < args.Length:
+                    keyCount = int.Parse(args[++i], Invariant);
+                    break;
+                case "--speed" when i + 1 < args.Length:
+                    speed = args[++i];
+                    break;
+                case "--speed-only":
+                    skipQuality = true;
+                    break;
+                default:
+                    Console.Error.WriteLine("usage: quality [--keys N] [--speed <BenchmarkDotNet artifacts folder>] [--speed-only]");
+                    return 2;
+            }
+        }
+
         var root = FindRoot();
+        var path = Path.Combine(root, "docs", "hashing.md");
+        var images = Path.Combine(root, "docs", "images");
+        Directory.CreateDirectory(images);
+        var document = File.ReadAllText(path);
+
+        if (!skipQuality)
+        {
+            document = Replace(document, Begin, End, MeasureAll(keyCount, images));
+        }
+
+        if (speed is not null)
+        {
+            var results = Path.Combine(speed, "results");
+            var markdown = Directory.Exists(results) ? SpeedReport.Render(results, images) : null;
+            if (markdown is null)
+            {
+                Console.Error.WriteLine($"No BenchmarkDotNet reports under {results}; run the benchmarks with --artifacts {speed} first.");
+                return 1;
+            }
+
+            document = Replace(document, SpeedReport.Begin, SpeedReport.End, markdown);
+        }
+
+        File.WriteAllText(path, document);
+        Console.WriteLine($"Wrote {path} and {images}/hashing-*.png.");
+        return 0;
+    }
+
+    private static string Replace(string document, string begin, string end, string content)
+    {
+        var start = document.IndexOf(begin, StringComparison.Ordinal);
+        var stop = document.IndexOf(end, StringComparison.Ordinal);
+        if (start < 0 || stop < start)
+        {
+            throw new InvalidOperationException($"docs/hashing.md lacks the markers {begin} … {end}.");
+        }
+
+        return document[..(start + begin.Length)] + "\n" + content + document[stop..];
+    }
+
+    private static string MeasureAll(int keyCount, string images)
+    {
         var options = new BalancingOptions();
         var clock = Stopwatch.StartNew();
-
         var keys = NumericKeys(keyCount, seed: 20261125);
         var results = new List<(Scheme Scheme, Figures[] Figures)>();
         foreach (var scheme in Scheme.All(options))
@@ -36,26 +99,35 @@ internal static class QualityReport
         }
 
         var sweep = Sweep(keys);
+        var maglev = MaglevSweep(keys);
         var course = CourseExperiment(options);
-
-        var images = Path.Combine(root, "docs", "images");
-        Directory.CreateDirectory(images);
         Charts.Write(images, Sizes, results);
+        return Render(keyCount, options, results, sweep, maglev, course);
+    }
 
-        var markdown = Render(keyCount, options, results, sweep, course);
-        var path = Path.Combine(root, "docs", "hashing.md");
-        var existing = File.Exists(path) ? File.ReadAllText(path) : $"# Hashing\n\n{Begin}\n{End}\n";
-        var start = existing.IndexOf(Begin, StringComparison.Ordinal);
-        var end = existing.IndexOf(End, StringComparison.Ordinal);
-        if (start < 0 || end < start)
+    /// <summary>Maglev at N = 100 by table size: balance, moves on add (× optimum), collateral on remove, rough build time.</summary>
+    private static List<(int Size, Figures Figures, double BuildMs)> MaglevSweep(string[] keys)
+    {
+        var hash = new XxHash3Function();
+        var hashes = Array.ConvertAll(keys, k => hash.HashKey(k));
+        var rows = new List<(int, Figures, double)>();
+        foreach (var size in MaglevSizes)
         {
-            Console.Error.WriteLine($"{path} lacks the markers {Begin} … {End}.");
-            return 1;
+            var scheme = new Scheme(MaglevAlgorithm.AlgorithmName, hash, new MaglevAlgorithm(size));
+            var members = Scheme.Members(100);
+            var times = new double[5];
+            for (var i = 0; i < times.Length; i++)
+            {
+                var watch = Stopwatch.StartNew();
+                scheme.Build(members);
+                times[i] = watch.Elapsed.TotalMilliseconds;
+            }
+
+            Array.Sort(times);
+            rows.Add((size, Measure.Run(scheme, 100, hashes), times[times.Length / 2]));
         }
 
-        File.WriteAllText(path, existing[..(start + Begin.Length)] + "\n" + markdown + existing[end..]);
-        Console.WriteLine($"Wrote {path} and {images}/hashing-*.png in {clock.Elapsed.TotalSeconds:0}s.");
-        return 0;
+        return rows;
     }
 
     /// <summary>Distinct random request ids, as decimal numbers, so the assignment's H sees the integers it expects.</summary>
@@ -107,6 +179,7 @@ internal static class QualityReport
         BalancingOptions options,
         List<(Scheme Scheme, Figures[] Figures)> results,
         double[][] sweep,
+        List<(int Size, Figures Figures, double BuildMs)> maglev,
         List<(string Label, int[] Counts)> course)
     {
         var md = new StringBuilder();
@@ -142,6 +215,16 @@ internal static class QualityReport
         for (var i = 0; i < SweepNodes.Length; i++)
         {
             md.AppendLine("| " + SweepNodes[i].ToString(Invariant) + " | " + string.Join(" | ", sweep[i].Select(v => F(v, "0.000"))) + " |");
+        }
+
+        md.AppendLine();
+        md.AppendLine("### Maglev / XxHash3 at N = 100: by table size M");
+        md.AppendLine();
+        md.AppendLine("| M | peak-to-mean | moved on add (× optimum) | moved on remove, not the leaver's | health flip, not the member's | build (median of 5, Stopwatch) |");
+        md.AppendLine("|---:|---:|---:|---:|---:|---:|");
+        foreach (var (size, f, ms) in maglev)
+        {
+            md.AppendLine(Invariant, $"| {size} | {F(f.PeakToMean, "0.000")} | {F(f.AddMoved * 101, "0.00")}× | {Pct(f.RemoveCollateral)} | {Pct(f.FlipCollateral)} | {F(ms, "0.0")} ms |");
         }
 
         md.AppendLine();
