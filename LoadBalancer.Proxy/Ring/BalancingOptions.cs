@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using System.Globalization;
 using LoadBalancer.Proxy.Hashing;
 using Microsoft.Extensions.Options;
 
@@ -68,7 +69,7 @@ internal sealed class BalancingOptionsValidator : IValidateOptions<BalancingOpti
 
         if (!(options.BalanceFactor > 1 && options.BalanceFactor <= MaxBalanceFactor))
         {
-            failures.Add($"Balancing:BalanceFactor is {options.BalanceFactor}; it must be greater than 1 and at most {MaxBalanceFactor} (e.g. 1.25): at 1 no member could ever be above the average, so requests would leave their keys' members at once.");
+            failures.Add(string.Create(CultureInfo.InvariantCulture, $"Balancing:BalanceFactor is {options.BalanceFactor}; it must be greater than 1 and at most {MaxBalanceFactor} (e.g. 1.25): at 1 no member could ever be above the average, so requests would leave their keys' members at once."));
         }
 
         foreach (var (member, weight) in options.Weights)
