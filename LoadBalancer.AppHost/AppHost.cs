@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using LoadBalancer.AppHost;
 
 var builder = DistributedApplication.CreateBuilder(args);
@@ -11,6 +12,11 @@ var proxy = builder.AddProject<Projects.LoadBalancer_Proxy>("proxy", launchProfi
     // Observability: the live ring page, linked from the proxy's resource in the dashboard.
     .WithUrlForEndpoint("http", _ => new ResourceUrlAnnotation { Url = "/ring/view", DisplayText = "Ring (live)" })
     .WithExternalHttpEndpoints();
+
+// Admin API key (/rep, /add, /rm): a generated secret parameter, shown under Parameters in the dashboard; set
+// Parameters:admin-key (e.g. in user secrets) for a stable one. Not persisted: test runs must not write user secrets.
+var adminKey = builder.AddParameter("admin-key", new GenerateParameterDefault { MinLength = 32, Special = false }, secret: true);
+proxy.WithEnvironment("Admin__ApiKey", adminKey);
 
 // Settings under "Proxy" in the AppHost's configuration reach the proxy as its own configuration,
 // e.g. Proxy:Balancing:Algorithm → Balancing__Algorithm.
@@ -32,6 +38,13 @@ for (var i = 1; i <= options.Servers; i++)
         .WithHttpHealthCheck("/heartbeat");
 
     proxy.WithReference(server).WaitFor(server);
+}
+
+// Respawn: a server that crashes or exits on its own is started again; one stopped on purpose stays stopped.
+if (options.RespawnServers)
+{
+    var serverNames = Enumerable.Range(1, options.Servers).Select(i => $"server{i}").ToHashSet(StringComparer.Ordinal);
+    builder.Services.AddHostedService(sp => ActivatorUtilities.CreateInstance<ServerSupervisor>(sp, (IReadOnlySet<string>)serverNames));
 }
 
 builder.Build().Run();

@@ -23,6 +23,12 @@ public sealed class AppHostOptions
     /// </summary>
     public bool ProxiedServers { get; set; }
 
+    /// <summary>
+    /// Whether a server that exits on its own (crash, kill) is started again at once. One stopped on purpose
+    /// (stop command, dashboard) stays stopped either way.
+    /// </summary>
+    public bool RespawnServers { get; set; } = true;
+
     /// <summary>Reads and validates the options from <paramref name="configuration"/>.</summary>
     public static AppHostOptions Read(IConfiguration configuration)
     {

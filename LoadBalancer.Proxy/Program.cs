@@ -7,7 +7,8 @@ builder.AddLoadBalancerProxy();
 
 var app = builder.Build();
 
-app.MapDefaultEndpoints();
+// /health reports Healthy / Degraded / Unhealthy with every member's state (see UpstreamHealthCheck).
+app.MapDefaultEndpoints(LoadBalancer.Proxy.Health.UpstreamHealthCheck.EndpointOptions);
 app.MapLoadBalancerProxy();
 
 app.Run();

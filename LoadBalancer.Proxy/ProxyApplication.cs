@@ -1,4 +1,6 @@
+using LoadBalancer.Proxy.Admin;
 using LoadBalancer.Proxy.Forwarding;
+using LoadBalancer.Proxy.Health;
 using LoadBalancer.Proxy.Membership;
 using LoadBalancer.Proxy.Ring;
 using LoadBalancer.Proxy.Telemetry;
@@ -31,15 +33,32 @@ public static class ProxyApplication
         services.AddSingleton<ServiceDiscoveryMembershipSource>();
         services.AddHostedService(sp => sp.GetRequiredService<ServiceDiscoveryMembershipSource>());
 
+        // Failover (see docs/readme/failover.md): active probes, per-member breakers, retries, /health.
+        services.AddOptions<HealthOptions>().BindConfiguration(HealthOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<HealthOptions>, HealthOptionsValidator>();
+        services.AddOptions<CircuitBreakerOptions>().BindConfiguration(CircuitBreakerOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<RetryOptions>().BindConfiguration(RetryOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<RetryOptions>, RetryOptionsValidator>();
+        services.AddMetrics();
+        services.AddSingleton<HealthMetrics>();
+        services.AddSingleton<UpstreamAvailability>();
+        services.AddSingleton<UpstreamCircuitBreakers>();
+        services.AddSingleton<ActiveHealthChecker>();
+        services.AddHostedService(sp => sp.GetRequiredService<ActiveHealthChecker>());
+        services.AddHealthChecks().AddCheck<UpstreamHealthCheck>(UpstreamHealthCheck.Name);
+
         services.AddHttpForwarder();
         services.AddSingleton<UpstreamHttpClient>();
         services.AddSingleton<RoutingKeyHasher>();
         services.AddSingleton<ProxyRequestHandler>();
 
-        // Observability: traces, metrics, /ring (see Telemetry/).
+        services.AddLoadBalancerAdmin();
+
+        // Observability: traces, metrics, /ring (see Telemetry/); ProxyTelemetry observes every forwarding attempt.
         services.AddOptions<TelemetryOptions>().BindConfiguration(TelemetryOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddMetrics();
         services.AddSingleton<ProxyTelemetry>();
+        services.TryAddSingleton<IForwardingAttemptObserver>(sp => sp.GetRequiredService<ProxyTelemetry>());
         return builder;
     }
 
@@ -54,6 +73,7 @@ public static class ProxyApplication
         // any method and path (file-like ones included) reach the servers.
         app.MapRingEndpoints();
         app.UseRouting();
+        app.MapAdminEndpoints();
         app.Use((context, next) => context.GetEndpoint() is null ? handler.InvokeAsync(context) : next(context));
         return app;
     }

@@ -1,16 +1,29 @@
-using System.Diagnostics;
 using System.Net.Http;
+using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
+using LoadBalancer.Proxy.Health;
 using LoadBalancer.Proxy.Membership;
 using LoadBalancer.Proxy.Replies;
 using LoadBalancer.Proxy.Telemetry;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.ObjectPool;
+using Microsoft.Extensions.Options;
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.Timeout;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace LoadBalancer.Proxy.Forwarding;
 
 /// <summary>
 /// Routes one request: hashes its key, picks the ring member that owns it and forwards it there with YARP's
-/// <see cref="IHttpForwarder"/>, naming the member in <c>X-Upstream-Server</c>.
+/// <see cref="IHttpForwarder"/>, naming the member in <c>X-Upstream-Server</c>. A failed attempt is retried on the
+/// next distinct available member on the ring for the same key, within the limits of <see cref="RetryOptions"/>.
 /// </summary>
+/// <remarks>
+/// Every attempt runs through <see cref="AttemptAsync"/> (pick, reset, observe) and <see cref="ForwardAsync"/>
+/// (send through the member's circuit breaker, classify): the one place per-attempt behaviour lives.
+/// </remarks>
 public sealed partial class ProxyRequestHandler
 {
     /// <summary>The response header naming the member that answered.</summary>
@@ -23,6 +36,12 @@ public sealed partial class ProxyRequestHandler
     private readonly IHttpForwarder _forwarder;
     private readonly HttpMessageInvoker _invoker;
     private readonly ForwarderRequestConfig _requestConfig;
+    private readonly UpstreamCircuitBreakers _breakers;
+    private readonly IForwardingAttemptObserver? _observer;
+    private readonly RetryOptions _retry;
+    private readonly string _retryAfter;
+    private readonly ResiliencePipeline<AttemptResult> _pipeline;
+    private readonly ObjectPool<ForwardingRequest> _requests;
     private readonly ILogger<ProxyRequestHandler> _logger;
     private readonly ProxyTelemetry _telemetry;
 
@@ -32,8 +51,13 @@ public sealed partial class ProxyRequestHandler
         RoutingKeyHasher keys,
         IHttpForwarder forwarder,
         UpstreamHttpClient client,
+        UpstreamCircuitBreakers breakers,
+        HealthMetrics metrics,
+        IOptions<RetryOptions> retry,
+        TimeProvider time,
         ILogger<ProxyRequestHandler> logger,
-        ProxyTelemetry telemetry)
+        ProxyTelemetry telemetry,
+        IForwardingAttemptObserver? observer = null)
     {
         _telemetry = telemetry;
         _ring = ring;
@@ -41,66 +65,289 @@ public sealed partial class ProxyRequestHandler
         _forwarder = forwarder;
         _invoker = client.Invoker;
         _requestConfig = client.RequestConfig;
+        _breakers = breakers;
+        _observer = observer;
+        _retry = retry.Value;
+        _retryAfter = _retry.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        _pipeline = ForwardingPipeline.Build(_retry, time, metrics);
+        _requests = new DefaultObjectPool<ForwardingRequest>(new ForwardingRequest.Policy(), Environment.ProcessorCount * 64);
         _logger = logger;
     }
 
-    /// <summary>Forwards <paramref name="context"/>'s request to its ring member.</summary>
+    /// <summary>Forwards <paramref name="context"/>'s request to its ring member, or the next ones if that fails.</summary>
     public async Task InvokeAsync(HttpContext context)
     {
         var snapshot = _ring.Current;
-        var index = -1;
-        // telemetry: the proxy span covers routing and every attempt (begin)
-        Activity? proxyActivity = null;
+        ulong hash = 0;
+        // telemetry: the proxy span covers every attempt; each attempt is reported by the observer (begin)
+        string? rawKey = null;
         if (snapshot is not null)
         {
-            string? rawKey = null;
-            var hash = _telemetry.IncludeRoutingKey ? _keys.Hash(context, snapshot.Hash, out rawKey) : _keys.Hash(context, snapshot.Hash);
-            proxyActivity = _telemetry.StartProxyActivity(hash, rawKey);
-            index = snapshot.Table.Pick(hash, []);
+            hash = _telemetry.IncludeRoutingKey ? _keys.Hash(context, snapshot.Hash, out rawKey) : _keys.Hash(context, snapshot.Hash);
         }
 
+        var proxySpan = _telemetry.StartProxyActivity(hash, rawKey);
         // telemetry (end)
-        if (index < 0)
+        if (snapshot is null || snapshot.Table.Pick(hash, []) < 0)
         {
-            // telemetry: nothing to try (begin)
-            _telemetry.RecordRequest(null, RequestOutcome.NoServer, 0);
-            ProxyTelemetry.StopProxyActivity(proxyActivity, null, 0, RequestOutcome.NoServer);
-            // telemetry (end)
-            context.Response.Headers.RetryAfter = "1";
-            await Replies.Replies.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, NoServerBody).ConfigureAwait(false);
+            _telemetry.NoServer(proxySpan); // telemetry
+            // Nobody to ask: say so at once rather than letting the client wait for a timeout.
+            await WriteNoServerAsync(context).ConfigureAwait(false);
             return;
         }
 
-        var member = snapshot!.Table.Members[index];
-        context.Response.Headers[UpstreamHeader] = member.Name;
-        member.BeginRequest();
-        var error = ForwarderError.None;
-        // telemetry: one attempt span and measurement per attempt (begin)
-        var attempt = _telemetry.StartAttempt(member, attempt: 1);
-        var started = _telemetry.GetTimestamp();
-        // telemetry (end)
+        var request = _requests.Get();
+        var resilience = ResilienceContextPool.Shared.Get(context.RequestAborted);
+        var finalKind = "timeout"; // telemetry: what the last attempt came to (the deadline when the pipeline gave up)
         try
         {
-            error = await _forwarder.SendAsync(context, member.DestinationPrefix, _invoker, _requestConfig, HttpTransformer.Default).ConfigureAwait(false);
+            var (hasBody, replayable) = PrepareBody(context);
+            request.Initialize(this, context, snapshot, hash, _retry.MaxAttempts, IsIdempotent(context.Request.Method), hasBody, replayable);
+            context.Features.Set(request);
+
+            var outcome = await _pipeline.ExecuteOutcomeAsync(
+                static (resilienceContext, state) => state.Handler.AttemptAsync(resilienceContext, state),
+                resilience,
+                request).ConfigureAwait(false);
+            finalKind = outcome.Exception is null ? outcome.Result.KindName : finalKind; // telemetry
+            await CompleteAsync(request, outcome).ConfigureAwait(false);
         }
         finally
         {
-            member.EndRequest(served: error == ForwarderError.None);
-            // telemetry (begin)
-            var outcome = ProxyTelemetry.Classify(error, context.Response.StatusCode);
-            _telemetry.RecordRequest(member, outcome, started);
-            ProxyTelemetry.StopAttempt(attempt, outcome, error == ForwarderError.None ? context.Response.StatusCode : 0, error);
-            ProxyTelemetry.StopProxyActivity(proxyActivity, member, 1, outcome);
-            // telemetry (end)
-        }
-
-        if (error != ForwarderError.None)
-        {
-            var exception = context.Features.Get<IForwarderErrorFeature>()?.Exception;
-            LogForwardFailed(_logger, member.Name, error, exception);
+            ProxyTelemetry.StopProxyActivity(proxySpan, request.Member, request.Attempts, finalKind); // telemetry
+            context.Features.Set<ForwardingRequest>(null);
+            ResilienceContextPool.Shared.Return(resilience);
+            _requests.Return(request);
         }
     }
 
-    [LoggerMessage(EventId = 200, Level = LogLevel.Warning, Message = "Forwarding to {Member} failed: {Error}")]
-    private static partial void LogForwardFailed(ILogger logger, string member, ForwarderError error, Exception? exception);
+    /// <summary>One attempt: the next eligible member for the key, a clean response, then the forward.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<Outcome<AttemptResult>> AttemptAsync(ResilienceContext resilience, ForwardingRequest request)
+    {
+        var index = request.Snapshot.Table.Pick(request.Hash, request.Tried);
+        if (index < 0)
+        {
+            return Outcome.FromResult(AttemptResult.NoServer);
+        }
+
+        var context = request.HttpContext;
+        if (request.Attempts > 0)
+        {
+            ResetForRetry(request);
+        }
+
+        var attempt = request.Begin(index);
+        var member = request.Member!;
+        context.Response.Headers[UpstreamHeader] = member.Name;
+        var observed = _observer?.AttemptStarting(context, member, attempt);
+        member.BeginRequest();
+        // Stays a failure if the breaker or forwarder throws (they should not: YARP reports errors as values).
+        var result = new AttemptResult(AttemptKind.TransportFailed, 0, Retryable: false);
+        try
+        {
+            var outcome = await _breakers.For(member).ExecuteOutcomeAsync(
+                static (resilienceContext, state) => state.Handler.ForwardAsync(resilienceContext, state),
+                resilience,
+                request).ConfigureAwait(false);
+            result = outcome.Exception switch
+            {
+                null => outcome.Result,
+                // The breaker refused before anything was sent: any method may go elsewhere.
+                BrokenCircuitException broken => new AttemptResult(AttemptKind.BreakerOpen, 0, request.CanRetry(nothingSent: true), broken),
+                var exception => Rethrow(exception),
+            };
+        }
+        finally
+        {
+            member.EndRequest(served: result.Kind is AttemptKind.Success or AttemptKind.ServerError);
+        }
+
+        _observer?.AttemptCompleted(context, member, attempt, result, observed);
+        if (result.Kind is not (AttemptKind.Success or AttemptKind.ServerError) || request.HeldBack)
+        {
+            // The message only: a dead member under load fails many attempts before probes take it out.
+            LogAttemptFailed(_logger, attempt, member.Name, result.KindName, result.StatusCode, result.Retryable, result.Exception?.GetBaseException().Message);
+        }
+
+        return Outcome.FromResult(result);
+    }
+
+    /// <summary>Sends the current attempt with YARP and classifies what happened while the context still tells.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<Outcome<AttemptResult>> ForwardAsync(ResilienceContext resilience, ForwardingRequest request)
+    {
+        var context = request.HttpContext;
+        var token = request.BeginForward(resilience.CancellationToken);
+        ForwarderError error;
+        try
+        {
+            error = await _forwarder.SendAsync(
+                context, request.Member!.DestinationPrefix, _invoker, _requestConfig, RetryAwareTransformer.Instance, token).ConfigureAwait(false);
+        }
+        finally
+        {
+            request.EndForward();
+        }
+
+        return Outcome.FromResult(Classify(request, error, resilience.CancellationToken));
+    }
+
+    private static AttemptResult Classify(ForwardingRequest request, ForwarderError error, CancellationToken attemptToken)
+    {
+        var context = request.HttpContext;
+        var status = context.Response.StatusCode;
+        if (error == ForwarderError.None)
+        {
+            return request.HeldBack
+                ? new AttemptResult(AttemptKind.ServerError, status, Retryable: true)
+                : new AttemptResult(status >= 500 ? AttemptKind.ServerError : AttemptKind.Success, status, Retryable: false);
+        }
+
+        var exception = context.Features.Get<IForwarderErrorFeature>()?.Exception;
+        if (context.RequestAborted.IsCancellationRequested || error is ForwarderError.RequestBodyClient or ForwarderError.ResponseBodyClient)
+        {
+            return new AttemptResult(AttemptKind.ClientFailed, 0, Retryable: false, exception);
+        }
+
+        if (error == ForwarderError.Request && IsConnectionFailure(exception))
+        {
+            return new AttemptResult(AttemptKind.ConnectionFailed, 0, request.CanRetry(nothingSent: true), exception);
+        }
+
+        // Our attempt timeout cancels the forward (YARP reports RequestCanceled); its own activity timeout is RequestTimedOut.
+        var kind = error == ForwarderError.RequestTimedOut || attemptToken.IsCancellationRequested ? AttemptKind.Timeout : AttemptKind.TransportFailed;
+        return new AttemptResult(kind, 0, request.CanRetry(nothingSent: false), exception);
+    }
+
+    /// <summary>True when the connection could not be opened, so no byte of the request reached the member.</summary>
+    internal static bool IsConnectionFailure(Exception? exception)
+    {
+        for (var current = exception; current is not null; current = current.InnerException)
+        {
+            if (current is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError })
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Undoes what the failed attempt left on the response (YARP's status, headers, error feature) and rewinds the body.</summary>
+    private static void ResetForRetry(ForwardingRequest request)
+    {
+        var context = request.HttpContext;
+        context.Response.Clear();
+        context.Features.Set<IForwarderErrorFeature>(null);
+        if (request.HasBody)
+        {
+            // Only a buffered body can be rewound; an unbuffered one is retried only when nothing was sent (never read).
+            if (context.Request.Body.CanSeek)
+            {
+                context.Request.Body.Position = 0;
+            }
+        }
+    }
+
+    /// <summary>Decides whether the body can be replayed and, if so, buffers it as it is read.</summary>
+    private (bool HasBody, bool Replayable) PrepareBody(HttpContext context)
+    {
+        var request = context.Request;
+        var hasBody = context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? request.ContentLength > 0;
+        if (!hasBody)
+        {
+            return (false, true);
+        }
+
+        if (_retry.MaxAttempts > 1 && request.ContentLength is long length && length <= _retry.MaxBufferedBodyBytes)
+        {
+            // In memory up to the limit (the threshold equals the limit): no temporary files.
+            request.EnableBuffering(_retry.MaxBufferedBodyBytes, _retry.MaxBufferedBodyBytes);
+            return (true, true);
+        }
+
+        return (true, false);
+    }
+
+    /// <summary>Writes the proxy's own answer when the last attempt left nothing for the client.</summary>
+    private async Task CompleteAsync(ForwardingRequest request, Outcome<AttemptResult> outcome)
+    {
+        var context = request.HttpContext;
+        if (context.Response.HasStarted || context.RequestAborted.IsCancellationRequested)
+        {
+            return;
+        }
+
+        var member = request.Member?.Name ?? "?";
+        if (outcome.Exception is { } exception)
+        {
+            if (exception is not (TimeoutRejectedException or OperationCanceledException))
+            {
+                Rethrow(exception);
+            }
+
+            LogGaveUp(_logger, request.Attempts, member, "deadline");
+            await WriteFailureAsync(context, StatusCodes.Status504GatewayTimeout, $"<Error> No server answered within {_retry.TotalTimeout.TotalSeconds:0.###} s").ConfigureAwait(false);
+            return;
+        }
+
+        var result = outcome.Result;
+        switch (result.Kind)
+        {
+            case AttemptKind.Success:
+            case AttemptKind.ServerError when !request.HeldBack:
+            case AttemptKind.ClientFailed:
+                return;
+            case AttemptKind.NoServer:
+            case AttemptKind.ConnectionFailed:
+            case AttemptKind.BreakerOpen:
+                // Nothing reached any member: as good as no server at all.
+                LogGaveUp(_logger, request.Attempts, member, result.KindName);
+                await WriteNoServerAsync(context).ConfigureAwait(false);
+                return;
+            case AttemptKind.ServerError:
+                LogGaveUp(_logger, request.Attempts, member, result.KindName);
+                await WriteFailureAsync(context, result.StatusCode, $"<Error> Server {member} answered {result.StatusCode}").ConfigureAwait(false);
+                return;
+            case AttemptKind.Timeout:
+                LogGaveUp(_logger, request.Attempts, member, result.KindName);
+                await WriteFailureAsync(context, StatusCodes.Status504GatewayTimeout, $"<Error> Server {member} did not answer in time").ConfigureAwait(false);
+                return;
+            default:
+                LogGaveUp(_logger, request.Attempts, member, result.KindName);
+                await WriteFailureAsync(context, StatusCodes.Status502BadGateway, $"<Error> Server {member} failed while serving the request").ConfigureAwait(false);
+                return;
+        }
+    }
+
+    private static Task WriteFailureAsync(HttpContext context, int statusCode, string message)
+    {
+        var upstream = context.Response.Headers[UpstreamHeader];
+        context.Response.Clear();
+        context.Response.Headers[UpstreamHeader] = upstream;
+        return Replies.Replies.WriteFailureAsync(context, statusCode, message);
+    }
+
+    private Task WriteNoServerAsync(HttpContext context)
+    {
+        context.Response.Clear();
+        context.Response.Headers.RetryAfter = _retryAfter;
+        return Replies.Replies.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, NoServerBody);
+    }
+
+    private static bool IsIdempotent(string method) =>
+        HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsOptions(method) || HttpMethods.IsPut(method) || HttpMethods.IsDelete(method);
+
+    private static AttemptResult Rethrow(Exception exception)
+    {
+        ExceptionDispatchInfo.Throw(exception);
+        return default;
+    }
+
+    [LoggerMessage(EventId = 200, Level = LogLevel.Warning, Message = "Forwarding failed after {Attempts} attempts, last to {Member}: {Reason}")]
+    private static partial void LogGaveUp(ILogger logger, int attempts, string member, string reason);
+
+    [LoggerMessage(EventId = 201, Level = LogLevel.Information, Message = "Attempt {Attempt} to {Member} failed: {Kind} {StatusCode}; retryable: {Retryable}; {Error}")]
+    private static partial void LogAttemptFailed(ILogger logger, int attempt, string member, string kind, int statusCode, bool retryable, string? error);
 }

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.IO.Hashing;
 using System.Runtime.InteropServices;
 
@@ -12,6 +11,9 @@ public sealed class XxHash3Function : IHashFunction
 
     /// <inheritdoc />
     public string Name => FunctionName;
+
+    /// <inheritdoc />
+    public SlotSpace? Slots => null;
 
     /// <inheritdoc />
     // UTF-16 code units are hashed as they are: no transcoding, no allocation.

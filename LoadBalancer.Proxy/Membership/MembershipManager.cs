@@ -4,11 +4,13 @@ using Microsoft.Extensions.Options;
 namespace LoadBalancer.Proxy.Membership;
 
 /// <summary>
-/// Combines what service discovery reports into ring membership and publishes a new snapshot when it changes.
+/// Combines what service discovery reports and what the admin API changed into ring membership, and publishes a
+/// new snapshot when it changes: members = (discovered ∪ admin-added) − admin-removed.
 /// </summary>
 /// <remarks>
 /// Membership changes are rare and serialized by one lock; the request path only reads <see cref="RingState.Current"/>.
 /// <see cref="Upstream"/> objects are kept by name across rebuilds so their health and load state survive.
+/// Admin changes live in MembershipManager.Admin.cs.
 /// </remarks>
 public sealed partial class MembershipManager
 {
@@ -20,6 +22,8 @@ public sealed partial class MembershipManager
     private readonly Hashing.IHashFunction _hash;
     private readonly Dictionary<string, Upstream> _known = new(StringComparer.Ordinal);
     private IReadOnlyDictionary<string, Uri> _discovered = new Dictionary<string, Uri>();
+    private IReadOnlyDictionary<string, Uri> _added = new Dictionary<string, Uri>();
+    private IReadOnlySet<string> _removed = new HashSet<string>();
     private long _version;
 
     /// <summary>Creates the manager for <paramref name="state"/>.</summary>
@@ -49,15 +53,20 @@ public sealed partial class MembershipManager
     {
         lock (_gate)
         {
-            _discovered = new Dictionary<string, Uri>(discovered, StringComparer.Ordinal);
-            Rebuild();
+            var next = new Dictionary<string, Uri>(discovered, StringComparer.Ordinal);
+            Rebuild(next, _added, _removed);
+            _discovered = next;
         }
     }
 
-    private void Rebuild()
+    /// <summary>
+    /// Publishes the ring for the given sets (caller holds the lock). Callers commit the sets only after this
+    /// returns, so a failure leaves the previous membership in place.
+    /// </summary>
+    private void Rebuild(IReadOnlyDictionary<string, Uri> discovered, IReadOnlyDictionary<string, Uri> added, IReadOnlySet<string> removed)
     {
-        var members = new List<Upstream>(_discovered.Count);
-        foreach (var (name, address) in _discovered)
+        var members = new List<Upstream>(discovered.Count + added.Count);
+        foreach (var (name, address) in Effective(discovered, added, removed))
         {
             members.Add(GetOrCreate(name, address));
         }
@@ -72,6 +81,27 @@ public sealed partial class MembershipManager
         var snapshot = new RingSnapshot(table, _hash, ++_version);
         _state.Publish(snapshot);
         LogMembershipChanged(_logger, snapshot.Version, table.Members.Length, string.Join(", ", table.Members.Select(m => m.Name)));
+    }
+
+    /// <summary>(discovered ∪ added) − removed; discovery's address wins when a name is in both.</summary>
+    private static IEnumerable<KeyValuePair<string, Uri>> Effective(
+        IReadOnlyDictionary<string, Uri> discovered, IReadOnlyDictionary<string, Uri> added, IReadOnlySet<string> removed)
+    {
+        foreach (var entry in discovered)
+        {
+            if (!removed.Contains(entry.Key))
+            {
+                yield return entry;
+            }
+        }
+
+        foreach (var entry in added)
+        {
+            if (!discovered.ContainsKey(entry.Key) && !removed.Contains(entry.Key))
+            {
+                yield return entry;
+            }
+        }
     }
 
     private Upstream GetOrCreate(string name, Uri address)

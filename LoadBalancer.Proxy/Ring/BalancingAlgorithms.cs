@@ -6,12 +6,15 @@ namespace LoadBalancer.Proxy.Ring;
 public static class BalancingAlgorithms
 {
     /// <summary>Algorithm names accepted in configuration.</summary>
-    public static IReadOnlyList<string> Names { get; } = [HashRingAlgorithm.AlgorithmName];
+    public static IReadOnlyList<string> Names { get; } =
+        [HashRingAlgorithm.AlgorithmName, MaglevAlgorithm.AlgorithmName, BoundedLoadAlgorithm.AlgorithmName];
 
     /// <summary>The algorithm <paramref name="options"/> names.</summary>
     public static IBalancingAlgorithm Create(BalancingOptions options) => options.Algorithm.ToUpperInvariant() switch
     {
         "RING" => new HashRingAlgorithm(options.VirtualNodes),
+        "MAGLEV" => new MaglevAlgorithm(options.MaglevTableSize),
+        "BOUNDEDLOAD" => new BoundedLoadAlgorithm(options.VirtualNodes, options.BalanceFactor),
         _ => throw new ArgumentException($"Unknown balancing algorithm '{options.Algorithm}'.", nameof(options)),
     };
 

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using System.Globalization;
 using LoadBalancer.Proxy.Hashing;
 using Microsoft.Extensions.Options;
 
@@ -10,7 +11,7 @@ public sealed class BalancingOptions
     /// <summary>The configuration section.</summary>
     public const string SectionName = "Balancing";
 
-    /// <summary>The balancing algorithm: <c>Ring</c>.</summary>
+    /// <summary>The balancing algorithm: <c>Ring</c>, <c>Maglev</c> or <c>BoundedLoad</c>.</summary>
     [Required]
     public string Algorithm { get; set; } = HashRingAlgorithm.AlgorithmName;
 
@@ -18,9 +19,21 @@ public sealed class BalancingOptions
     [Required]
     public string HashFunction { get; set; } = XxHash3Function.FunctionName;
 
-    /// <summary>Ring points per member per unit of weight.</summary>
+    /// <summary>
+    /// Ring points per member per unit of weight (<c>Ring</c>, <c>BoundedLoad</c>). The default keeps the
+    /// peak-to-mean load within 1.10 up to 100 members (docs/hashing.md). <c>Assignment</c> fixes its own 9.
+    /// </summary>
     [Range(1, 10_000)]
-    public int VirtualNodes { get; set; } = 160;
+    public int VirtualNodes { get; set; } = DefaultVirtualNodes;
+
+    /// <summary>The default <see cref="VirtualNodes"/>.</summary>
+    public const int DefaultVirtualNodes = 1000;
+
+    /// <summary>The Maglev lookup table size M, a prime well above the member count (≥ 100 × N keeps shares within 1 %).</summary>
+    public int MaglevTableSize { get; set; } = MaglevTable.DefaultSize;
+
+    /// <summary>The bounded-load factor c (<c>BoundedLoad</c>): no member holds more than c × the average in-flight load.</summary>
+    public double BalanceFactor { get; set; } = BoundedLoadTable.DefaultBalanceFactor;
 
     /// <summary>Per-member weights by member name; members not listed weigh 1.</summary>
     public Dictionary<string, int> Weights { get; set; } = new(StringComparer.OrdinalIgnoreCase);
@@ -32,6 +45,10 @@ public sealed class BalancingOptions
 /// <summary>Checks <see cref="BalancingOptions"/> beyond what attributes can say.</summary>
 internal sealed class BalancingOptionsValidator : IValidateOptions<BalancingOptions>
 {
+    private const int MinMaglevTableSize = 7;
+    private const int MaxMaglevTableSize = 10_000_019;
+    private const double MaxBalanceFactor = 100;
+
     public ValidateOptionsResult Validate(string? name, BalancingOptions options)
     {
         var failures = new List<string>();
@@ -43,6 +60,16 @@ internal sealed class BalancingOptionsValidator : IValidateOptions<BalancingOpti
         if (!HashFunctions.TryGet(options.HashFunction, out _))
         {
             failures.Add($"Balancing:HashFunction '{options.HashFunction}' is unknown; use one of: {string.Join(", ", HashFunctions.Names)}.");
+        }
+
+        if (options.MaglevTableSize is < MinMaglevTableSize or > MaxMaglevTableSize || !MaglevTable.IsPrime(options.MaglevTableSize))
+        {
+            failures.Add($"Balancing:MaglevTableSize is {options.MaglevTableSize}; it must be a prime from {MinMaglevTableSize} to {MaxMaglevTableSize} (e.g. 65537 or 655373).");
+        }
+
+        if (!(options.BalanceFactor > 1 && options.BalanceFactor <= MaxBalanceFactor))
+        {
+            failures.Add(string.Create(CultureInfo.InvariantCulture, $"Balancing:BalanceFactor is {options.BalanceFactor}; it must be greater than 1 and at most {MaxBalanceFactor} (e.g. 1.25): at 1 no member could ever be above the average, so requests would leave their keys' members at once."));
         }
 
         foreach (var (member, weight) in options.Weights)

@@ -1,39 +1,64 @@
 using System.Collections.Immutable;
+using System.Numerics;
 using LoadBalancer.Proxy.Hashing;
 
 namespace LoadBalancer.Proxy.Ring;
 
 /// <summary>
 /// A ketama-style consistent hash ring: each member owns <c>virtualNodes × weight</c> points; a key is served by
-/// the owner of the first point clockwise from its hash.
+/// the owner of the first point clockwise from its hash, or the next eligible owner after it.
 /// </summary>
+/// <remarks>
+/// A bucket index over the hash's top bits finds the first point in O(1) (about one point per bucket), so lookup cost
+/// does not grow with the number of points. With a <see cref="SlotSpace"/> hash the ring is the scheme's own slot
+/// array: the scheme's virtual-node count, linear probing, and one bucket per slot.
+/// </remarks>
 public sealed class HashRing : BalancingTable
 {
-    // Parallel arrays rather than an array of pairs: the binary search touches only the points.
+    private const int MaxIndexBits = 20;
+
+    // Parallel arrays rather than an array of pairs: the scan touches only the points.
     private readonly ulong[] _points;
     private readonly int[] _owners;
 
-    private HashRing(ImmutableArray<Upstream> members, ulong[] points, int[] owners)
+    // _bucketStart[b] is the first point whose bucket is ≥ b; one extra entry (= point count) ends the last bucket.
+    private readonly int[] _bucketStart;
+    private readonly int _bucketShift;
+    private readonly uint _slotCount;
+
+    private HashRing(ImmutableArray<Upstream> members, ulong[] points, int[] owners, int[] bucketStart, int bucketShift, uint slotCount)
         : base(members)
     {
         _points = points;
         _owners = owners;
+        _bucketStart = bucketStart;
+        _bucketShift = bucketShift;
+        _slotCount = slotCount;
     }
 
     /// <summary>Number of points on the ring.</summary>
     public int PointCount => _points.Length;
 
+    /// <summary>The owner of each point, in ring order.</summary>
+    internal ReadOnlySpan<int> Owners => _owners;
+
     /// <inheritdoc />
-    /// <remarks>Exact: each point owns the arc from its predecessor (exclusive) to itself, wrapping at 2^64.</remarks>
+    /// <remarks>
+    /// Exact: each point owns the arc from its predecessor (exclusive) to itself, wrapping at the end of the space
+    /// (2^64, or the slot count of a slot hash).
+    /// </remarks>
     public override IReadOnlyList<double> Shares()
     {
         var shares = new double[Members.Length];
         var points = _points;
+        var scale = Scale;
         for (var i = 0; i < points.Length; i++)
         {
-            // Unsigned subtraction wraps, which is exactly the arc across zero for the first point.
-            var arc = i == 0 ? points[0] - points[^1] : points[i] - points[i - 1];
-            shares[_owners[i]] += arc * Scale;
+            // Unsigned subtraction wraps at 2^64, which is exactly the arc across zero for the first point.
+            double arc = i == 0
+                ? (_slotCount == 0 ? points[0] - points[^1] : points[0] + (double)_slotCount - points[^1])
+                : points[i] - points[i - 1];
+            shares[_owners[i]] += arc * scale;
         }
 
         if (points.Length == 1)
@@ -59,14 +84,19 @@ public sealed class HashRing : BalancingTable
         }
     }
 
-    // 2^-64: maps a hash to its fraction of the space.
-    private const double Scale = 1.0 / 18446744073709551616.0;
+    // Maps a hash to its fraction of the space: 2^-64, or one over the slot count.
+    private double Scale => _slotCount == 0 ? 1.0 / 18446744073709551616.0 : 1.0 / _slotCount;
 
-    /// <summary>Builds a ring with <paramref name="virtualNodes"/> points per unit of weight.</summary>
+    /// <summary>Builds a ring with <paramref name="virtualNodes"/> points per unit of weight (ignored for slot hashes).</summary>
     public static HashRing Create(IEnumerable<Upstream> members, IHashFunction hash, int virtualNodes)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(virtualNodes, 1);
         var sorted = Sort(members);
+        return hash.Slots is { } space ? CreateSlotted(sorted, hash, space) : CreateFull(sorted, hash, virtualNodes);
+    }
+
+    private static HashRing CreateFull(ImmutableArray<Upstream> sorted, IHashFunction hash, int virtualNodes)
+    {
         var total = 0;
         foreach (var member in sorted)
         {
@@ -78,45 +108,133 @@ public sealed class HashRing : BalancingTable
         var next = 0;
         for (var m = 0; m < sorted.Length; m++)
         {
+            var name = sorted[m].Name;
             var count = virtualNodes * sorted[m].Weight;
             for (var replica = 0; replica < count; replica++)
             {
-                points[next] = hash.HashNode(sorted[m].Name, replica);
+                points[next] = hash.HashNode(name, replica);
                 owners[next] = m;
                 next++;
             }
         }
 
-        // Ties (vanishingly rare with 64-bit hashes) go to the lower member index, whatever the input order.
-        var order = new int[total];
-        for (var i = 0; i < total; i++)
+        // Points were generated by member index, so a stable sort leaves ties (vanishingly rare with 64-bit
+        // hashes) to the lower member index whatever the input order.
+        RadixSort(ref points, ref owners);
+
+        // About one point per bucket: the scan after the index lookup is short whatever the ring's size.
+        var bits = Math.Clamp(BitOperations.Log2((uint)Math.Max(total, 1)) + 1, 1, MaxIndexBits);
+        var shift = 64 - bits;
+        var bucketStart = BuildIndex(points, 1 << bits, shift);
+        return new HashRing(sorted, points, owners, bucketStart, shift, 0);
+    }
+
+    /// <summary>
+    /// Stable LSD radix sort of the points (11-bit digits, 6 passes), carrying their owners: several times faster
+    /// than a comparison sort at 100,000 points, which keeps a rebuild at 100 members within milliseconds.
+    /// </summary>
+    private static void RadixSort(ref ulong[] points, ref int[] owners)
+    {
+        const int DigitBits = 11;
+        const int Radix = 1 << DigitBits;
+        var count = points.Length;
+        var points2 = new ulong[count];
+        var owners2 = new int[count];
+        var offsets = new int[Radix];
+        for (var shift = 0; shift < 64; shift += DigitBits)
         {
-            order[i] = i;
+            Array.Clear(offsets);
+            foreach (var point in points)
+            {
+                offsets[(int)(point >> shift) & (Radix - 1)]++;
+            }
+
+            var sum = 0;
+            for (var d = 0; d < Radix; d++)
+            {
+                (offsets[d], sum) = (sum, sum + offsets[d]);
+            }
+
+            for (var i = 0; i < count; i++)
+            {
+                var target = offsets[(int)(points[i] >> shift) & (Radix - 1)]++;
+                points2[target] = points[i];
+                owners2[target] = owners[i];
+            }
+
+            (points, points2) = (points2, points);
+            (owners, owners2) = (owners2, owners);
+        }
+    }
+
+    private static HashRing CreateSlotted(ImmutableArray<Upstream> sorted, IHashFunction hash, SlotSpace space)
+    {
+        // The scheme's slot array: members in name order, each placing its virtual nodes in turn; a taken slot
+        // moves the node to the next free one; once the array is full the remaining nodes have nowhere to go.
+        var slotOwner = new int[space.Count];
+        Array.Fill(slotOwner, -1);
+        var placed = 0;
+        for (var m = 0; m < sorted.Length && placed < space.Count; m++)
+        {
+            var count = space.VirtualNodes * sorted[m].Weight;
+            for (var replica = 0; replica < count && placed < space.Count; replica++)
+            {
+                var slot = (int)(hash.HashNode(sorted[m].Name, replica) % (uint)space.Count);
+                while (slotOwner[slot] >= 0)
+                {
+                    slot = slot + 1 == space.Count ? 0 : slot + 1;
+                }
+
+                slotOwner[slot] = m;
+                placed++;
+            }
         }
 
-        Array.Sort(order, (a, b) => points[a] != points[b] ? points[a].CompareTo(points[b]) : owners[a].CompareTo(owners[b]));
-        var sortedPoints = new ulong[total];
-        var sortedOwners = new int[total];
-        for (var i = 0; i < total; i++)
+        var points = new ulong[placed];
+        var owners = new int[placed];
+        var next = 0;
+        for (var slot = 0; slot < space.Count; slot++)
         {
-            sortedPoints[i] = points[order[i]];
-            sortedOwners[i] = owners[order[i]];
+            if (slotOwner[slot] >= 0)
+            {
+                points[next] = (ulong)slot;
+                owners[next] = slotOwner[slot];
+                next++;
+            }
         }
 
-        return new HashRing(sorted, sortedPoints, sortedOwners);
+        var bucketStart = BuildIndex(points, space.Count, 0);
+        return new HashRing(sorted, points, owners, bucketStart, 0, (uint)space.Count);
+    }
+
+    /// <summary>For each bucket (<c>point &gt;&gt; shift</c>), the index of its first point; sorted points required.</summary>
+    private static int[] BuildIndex(ulong[] points, int buckets, int shift)
+    {
+        var start = new int[buckets + 1];
+        var p = 0;
+        for (var b = 0; b <= buckets; b++)
+        {
+            while (p < points.Length && (long)(points[p] >> shift) < b)
+            {
+                p++;
+            }
+
+            start[b] = p;
+        }
+
+        return start;
     }
 
     /// <inheritdoc />
     public override int Pick(ulong keyHash, ReadOnlySpan<int> exclude)
     {
-        var points = _points;
-        if (points.Length == 0)
+        var owners = _owners;
+        if (owners.Length == 0)
         {
             return -1;
         }
 
-        var start = LowerBound(points, keyHash);
-        var owners = _owners;
+        var start = FirstPoint(keyHash);
         for (var step = 0; step < owners.Length; step++)
         {
             var index = start + step;
@@ -135,24 +253,22 @@ public sealed class HashRing : BalancingTable
         return -1;
     }
 
-    /// <summary>The index of the first point ≥ <paramref name="value"/>, wrapping to 0 past the end.</summary>
-    private static int LowerBound(ulong[] points, ulong value)
+    /// <summary>The index of the first point ≥ <paramref name="keyHash"/>, wrapping to 0 past the end; the ring must not be empty.</summary>
+    internal int FirstPoint(ulong keyHash)
     {
-        int low = 0, high = points.Length;
-        while (low < high)
+        if (_slotCount != 0)
         {
-            var mid = (int)((uint)(low + high) >> 1);
-            if (points[mid] < value)
-            {
-                low = mid + 1;
-            }
-            else
-            {
-                high = mid;
-            }
+            keyHash %= _slotCount;
         }
 
-        return low == points.Length ? 0 : low;
+        var points = _points;
+        var index = _bucketStart[(int)(keyHash >> _bucketShift)];
+        while (index < points.Length && points[index] < keyHash)
+        {
+            index++;
+        }
+
+        return index == points.Length ? 0 : index;
     }
 }
 

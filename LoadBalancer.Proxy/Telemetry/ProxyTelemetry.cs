@@ -1,11 +1,10 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Globalization;
+using LoadBalancer.Proxy.Forwarding;
 using LoadBalancer.Proxy.Membership;
 using LoadBalancer.Proxy.Ring;
 using Microsoft.Extensions.Options;
-using Polly.CircuitBreaker;
-using Yarp.ReverseProxy.Forwarder;
 
 namespace LoadBalancer.Proxy.Telemetry;
 
@@ -22,7 +21,7 @@ namespace LoadBalancer.Proxy.Telemetry;
 /// <para>Keys remapped by a membership change are measured from <see cref="RingState.Changed"/>, on the thread that
 /// publishes the new ring, never on the request path.</para>
 /// </remarks>
-public sealed partial class ProxyTelemetry : IDisposable
+public sealed partial class ProxyTelemetry : IForwardingAttemptObserver, IDisposable
 {
     /// <summary>Span attribute: the routing key's hash in hex (never the raw key unless configured).</summary>
     public const string KeyHashAttribute = "loadbalancer.key.hash";
@@ -36,14 +35,11 @@ public sealed partial class ProxyTelemetry : IDisposable
     /// <summary>Span attribute: the 1-based number of this attempt (the proxy span: how many attempts were made).</summary>
     public const string AttemptAttribute = "loadbalancer.attempt";
 
-    /// <summary>Span and metric attribute: why an attempt is a retry.</summary>
+    /// <summary>Span attribute: why an attempt is a retry (the previous attempt's outcome).</summary>
     public const string RetryReasonAttribute = "loadbalancer.retry.reason";
 
-    /// <summary>Metric attribute: how an attempt ended (<see cref="RequestOutcome"/>).</summary>
+    /// <summary>Metric attribute: how an attempt ended (<see cref="AttemptResult.KindName"/>).</summary>
     public const string OutcomeAttribute = "loadbalancer.outcome";
-
-    /// <summary>Metric attribute: the circuit breaker state entered.</summary>
-    public const string BreakerStateAttribute = "loadbalancer.circuit_breaker.state";
 
     /// <summary>Metric attribute: whether a member may take requests (<c>healthy</c>/<c>unavailable</c>).</summary>
     public const string MemberStateAttribute = "loadbalancer.member.state";
@@ -64,14 +60,16 @@ public sealed partial class ProxyTelemetry : IDisposable
     // The HTTP semantic conventions' advised boundaries for request durations, in seconds.
     private static readonly double[] DurationBuckets = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
 
-    private static readonly string[] OutcomeNames = ["success", "server_error", "failure", "no_server"];
+    private const string SuccessOutcome = "success";
+    private const string NoServerOutcome = "no_server";
+
+    // Custom property of the proxy span holding the last failed attempt's outcome: the next attempt's retry reason.
+    private const string LastFailureProperty = "loadbalancer.last_failure";
 
     private readonly ActivitySource _source;
     private readonly Meter _meter;
     private readonly Counter<long> _requests;
     private readonly Histogram<double> _duration;
-    private readonly Counter<long> _retries;
-    private readonly Counter<long> _breakerTransitions;
     private readonly Counter<long> _ringChanges;
     private readonly Gauge<double> _keysRemapped;
     private readonly RingState _ring;
@@ -97,16 +95,12 @@ public sealed partial class ProxyTelemetry : IDisposable
 
         _requests = _meter.CreateCounter<long>(
             "loadbalancer.upstream.requests", "{request}",
-            "Attempts forwarded to ring members, by member and outcome (no_server: none was available).");
+            "Attempts forwarded to ring members, by member and outcome (AttemptResult.KindName; no_server: none was available).");
         _duration = _meter.CreateHistogram(
             "loadbalancer.upstream.duration", "s",
             "Time from sending an attempt to a member until its response was relayed or the attempt failed.",
             tags: null,
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
-        _retries = _meter.CreateCounter<long>(
-            "loadbalancer.retries", "{retry}", "Attempts that were retries, by reason and by the member retried away from.");
-        _breakerTransitions = _meter.CreateCounter<long>(
-            "loadbalancer.circuit_breaker.transitions", "{transition}", "Circuit breaker state changes, by member and state entered.");
         _ringChanges = _meter.CreateCounter<long>(
             "loadbalancer.ring.changes", "{change}", "Ring membership changes (a new table was published).");
         _keysRemapped = _meter.CreateGauge<double>(
@@ -123,12 +117,10 @@ public sealed partial class ProxyTelemetry : IDisposable
     /// <summary>Whether spans carry the raw key; callers skip reading it otherwise.</summary>
     public bool IncludeRoutingKey => _options.IncludeRoutingKey;
 
-    /// <summary>A timestamp for <see cref="RecordRequest"/>'s duration.</summary>
-    public long GetTimestamp() => _time.GetTimestamp();
-
     /// <summary>
     /// Starts the proxy span for one forwarded request (child of the incoming request's span), or returns null when
     /// nobody samples it. <paramref name="routingKey"/> is recorded only with <see cref="IncludeRoutingKey"/>.
+    /// Start it before the retry pipeline runs, so it is <see cref="Activity.Current"/> in every attempt.
     /// </summary>
     public Activity? StartProxyActivity(ulong keyHash, string? routingKey = null)
     {
@@ -146,57 +138,10 @@ public sealed partial class ProxyTelemetry : IDisposable
     }
 
     /// <summary>
-    /// Starts the span of attempt <paramref name="attempt"/> (1-based) to <paramref name="member"/>, a child of the current
-    /// activity (the proxy span). A retry (attempt ≥ 2) names its <paramref name="retryReason"/>; call it while the proxy
-    /// span is <see cref="Activity.Current"/> and stop each attempt span before starting the next.
+    /// Records the member that finally served (or last failed), how many attempts were made and what the last one came
+    /// to (<see cref="AttemptResult.KindName"/>), and stops the proxy span.
     /// </summary>
-    public Activity? StartAttempt(Upstream member, int attempt, string? retryReason = null)
-    {
-        var activity = _source.StartActivity(AttemptActivityName, ActivityKind.Internal);
-        if (activity is { IsAllDataRequested: true })
-        {
-            activity.SetTag(MemberAttribute, member.Name);
-            activity.SetTag(ServerAddressAttribute, member.Address.Host);
-            activity.SetTag(ServerPortAttribute, member.Address.Port);
-            activity.SetTag(AttemptAttribute, attempt);
-            if (attempt > 1)
-            {
-                // Semantic conventions: the number of times the request was sent again (absent on the first send).
-                activity.SetTag(ResendCountAttribute, attempt - 1);
-                activity.SetTag(RetryReasonAttribute, retryReason);
-            }
-        }
-
-        return activity;
-    }
-
-    /// <summary>Records how an attempt span ended and stops it.</summary>
-    public static void StopAttempt(Activity? attempt, RequestOutcome outcome, int statusCode, ForwarderError error)
-    {
-        if (attempt is null)
-        {
-            return;
-        }
-
-        if (attempt.IsAllDataRequested)
-        {
-            if (statusCode > 0)
-            {
-                attempt.SetTag(StatusCodeAttribute, statusCode);
-            }
-
-            if (outcome != RequestOutcome.Success)
-            {
-                attempt.SetTag(ErrorTypeAttribute, error != ForwarderError.None ? ErrorName(error) : OutcomeNames[(int)outcome]);
-                attempt.SetStatus(ActivityStatusCode.Error);
-            }
-        }
-
-        attempt.Dispose();
-    }
-
-    /// <summary>Records the member that finally served (or last failed) and how many attempts were made, and stops the proxy span.</summary>
-    public static void StopProxyActivity(Activity? proxy, Upstream? member, int attempts, RequestOutcome outcome)
+    public static void StopProxyActivity(Activity? proxy, Upstream? member, int attempts, string outcome)
     {
         if (proxy is null)
         {
@@ -213,9 +158,9 @@ public sealed partial class ProxyTelemetry : IDisposable
             }
 
             proxy.SetTag(AttemptAttribute, attempts);
-            if (outcome != RequestOutcome.Success)
+            if (outcome != SuccessOutcome)
             {
-                proxy.SetTag(ErrorTypeAttribute, OutcomeNames[(int)outcome]);
+                proxy.SetTag(ErrorTypeAttribute, outcome);
                 proxy.SetStatus(ActivityStatusCode.Error);
             }
         }
@@ -223,73 +168,51 @@ public sealed partial class ProxyTelemetry : IDisposable
         proxy.Dispose();
     }
 
-    /// <summary>
-    /// Counts one attempt to <paramref name="member"/> and records its duration since <paramref name="startTimestamp"/>
-    /// (from <see cref="GetTimestamp"/>). With <see cref="RequestOutcome.NoServer"/>, pass a null member.
-    /// </summary>
-    public void RecordRequest(Upstream? member, RequestOutcome outcome, long startTimestamp)
+    /// <summary>Counts a request no member could take and stops its proxy span.</summary>
+    public void NoServer(Activity? proxy)
     {
-        var tags = new TagList { { OutcomeAttribute, OutcomeNames[(int)outcome] } };
-        if (member is not null)
+        _requests.Add(1, new KeyValuePair<string, object?>(OutcomeAttribute, NoServerOutcome));
+        StopProxyActivity(proxy, null, 0, NoServerOutcome);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Starts the attempt's span (a child of the proxy span); a retry carries the reason, the previous attempt's
+    /// outcome. Returns the span, or, when only metrics listen, the start timestamp (boxed: that case allocates).
+    /// </remarks>
+    public object? AttemptStarting(HttpContext context, Upstream member, int attempt)
+    {
+        var span = StartAttempt(member, attempt);
+        if (span is not null)
         {
-            tags.Add(MemberAttribute, member.Name);
+            return span;
         }
 
+        return _duration.Enabled ? _time.GetTimestamp() : null;
+    }
+
+    /// <inheritdoc />
+    public void AttemptCompleted(HttpContext context, Upstream member, int attempt, in AttemptResult result, object? state)
+    {
+        var elapsed = TimeSpan.Zero;
+        if (state is Activity span)
+        {
+            StopAttempt(span, result);
+            elapsed = span.Duration;
+        }
+        else if (state is long started)
+        {
+            elapsed = _time.GetElapsedTime(started);
+        }
+
+        var tags = new TagList { { MemberAttribute, member.Name }, { OutcomeAttribute, result.KindName } };
         _requests.Add(1, tags);
-        if (member is not null && _duration.Enabled)
+        if (result.Kind != AttemptKind.BreakerOpen)
         {
-            _duration.Record(_time.GetElapsedTime(startTimestamp).TotalSeconds, tags);
+            // A refused attempt sent nothing: it has no duration to speak of.
+            _duration.Record(elapsed.TotalSeconds, tags);
         }
     }
-
-    /// <summary>Counts a retry away from <paramref name="failedMember"/> for <paramref name="reason"/> (see <see cref="RetryReasons"/>).</summary>
-    public void RecordRetry(string reason, Upstream? failedMember)
-    {
-        var tags = new TagList { { RetryReasonAttribute, reason } };
-        if (failedMember is not null)
-        {
-            tags.Add(MemberAttribute, failedMember.Name);
-        }
-
-        _retries.Add(1, tags);
-    }
-
-    /// <summary>
-    /// Counts a circuit breaker transition of <paramref name="member"/> into <paramref name="state"/>
-    /// (<c>open</c>, <c>half_open</c>, <c>closed</c>, <c>isolated</c>: Polly's states in snake case).
-    /// </summary>
-    public void RecordBreakerTransition(Upstream member, string state)
-    {
-        _breakerTransitions.Add(1, new TagList { { MemberAttribute, member.Name }, { BreakerStateAttribute, state } });
-        LogBreakerTransition(_logger, member.Name, state);
-    }
-
-    /// <summary>Counts Polly's circuit breaker of <paramref name="member"/> entering <paramref name="state"/>.</summary>
-    /// <remarks>Call from the breaker's <c>OnOpened</c>, <c>OnHalfOpened</c> and <c>OnClosed</c> callbacks.</remarks>
-    public void RecordBreakerTransition(Upstream member, CircuitState state) =>
-        RecordBreakerTransition(member, state switch
-        {
-            CircuitState.Closed => "closed",
-            CircuitState.Open => "open",
-            CircuitState.HalfOpen => "half_open",
-            CircuitState.Isolated => "isolated",
-            _ => "unknown",
-        });
-
-    /// <summary>Maps how an attempt ended to its outcome.</summary>
-    public static RequestOutcome Classify(ForwarderError error, int statusCode) =>
-        error != ForwarderError.None ? RequestOutcome.Failure
-        : statusCode >= 500 ? RequestOutcome.ServerError
-        : RequestOutcome.Success;
-
-    /// <summary>A retry reason (see <see cref="RetryReasons"/>) for an attempt that ended as given.</summary>
-    public static string RetryReasonFor(ForwarderError error, int statusCode, Exception? exception) => error switch
-    {
-        ForwarderError.None when statusCode >= 500 => RetryReasons.ServerError,
-        ForwarderError.RequestTimedOut => RetryReasons.Timeout,
-        ForwarderError.Request when IsConnectFailure(exception) => RetryReasons.ConnectFailure,
-        _ => RetryReasons.TransportError,
-    };
 
     /// <inheritdoc />
     public void Dispose()
@@ -299,26 +222,47 @@ public sealed partial class ProxyTelemetry : IDisposable
         _meter.Dispose();
     }
 
-    private static bool IsConnectFailure(Exception? exception)
+    private Activity? StartAttempt(Upstream member, int attempt)
     {
-        for (var e = exception; e is not null; e = e.InnerException)
+        var proxy = Activity.Current;
+        var activity = _source.StartActivity(AttemptActivityName, ActivityKind.Internal);
+        if (activity is { IsAllDataRequested: true })
         {
-            if (e is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError } or System.Net.Sockets.SocketException)
+            activity.SetTag(MemberAttribute, member.Name);
+            activity.SetTag(ServerAddressAttribute, member.Address.Host);
+            activity.SetTag(ServerPortAttribute, member.Address.Port);
+            activity.SetTag(AttemptAttribute, attempt);
+            if (attempt > 1)
             {
-                return true;
+                // Semantic conventions: the number of times the request was sent again (absent on the first send).
+                activity.SetTag(ResendCountAttribute, attempt - 1);
+                activity.SetTag(RetryReasonAttribute, proxy?.GetCustomProperty(LastFailureProperty) as string);
             }
         }
 
-        return false;
+        return activity;
     }
 
-    private static string ErrorName(ForwarderError error) => error switch
+    private static void StopAttempt(Activity span, in AttemptResult result)
     {
-        ForwarderError.Request => "request",
-        ForwarderError.RequestTimedOut => "timeout",
-        ForwarderError.RequestCanceled => "canceled",
-        _ => "forwarder_error",
-    };
+        if (span.IsAllDataRequested)
+        {
+            if (result.StatusCode > 0)
+            {
+                span.SetTag(StatusCodeAttribute, result.StatusCode);
+            }
+
+            if (result.Kind != AttemptKind.Success)
+            {
+                span.SetTag(ErrorTypeAttribute, result.KindName);
+                span.SetStatus(ActivityStatusCode.Error);
+                // The next attempt's retry reason, kept on the proxy span, which outlives the attempts.
+                span.Parent?.SetCustomProperty(LastFailureProperty, result.KindName);
+            }
+        }
+
+        span.Dispose();
+    }
 
     private IEnumerable<Measurement<int>> ObserveMembers()
     {
@@ -367,8 +311,6 @@ public sealed partial class ProxyTelemetry : IDisposable
     [LoggerMessage(EventId = 301, Level = LogLevel.Warning, Message = "Measuring the keys remapped by a membership change failed")]
     private static partial void LogRemapFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(EventId = 302, Level = LogLevel.Information, Message = "Circuit breaker of {Member} is now {State}")]
-    private static partial void LogBreakerTransition(ILogger logger, string member, string state);
 }
 
 /// <summary>The share of keys a membership change moved (ring versions <paramref name="From"/> → <paramref name="To"/>).</summary>

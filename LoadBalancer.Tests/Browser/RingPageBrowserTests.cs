@@ -34,9 +34,10 @@ public sealed class RingPageBrowserTests
                 }
             }
 
-            // One member held out, as an active health check would: the page must show it down and its arcs grey.
+            // One member held out, as an open circuit breaker would (the active health probes, which find it well, leave
+            // that reason alone): the page must show it down and its arcs grey.
             var members = proxy.App.Services.GetRequiredService<RingState>().Current!.Table.Members;
-            members.Single(m => m.Name == "server4").SetUnavailable(UnavailableReasons.HealthProbe, true);
+            members.Single(m => m.Name == "server4").SetUnavailable(UnavailableReasons.CircuitBreaker, true);
 
             using var playwright = await Playwright.CreateAsync();
             await using var browser = await playwright.Chromium.LaunchPersistentContextAsync(profile.FullName, new BrowserTypeLaunchPersistentContextOptions
@@ -59,11 +60,13 @@ public sealed class RingPageBrowserTests
                 var row = page.Locator($"tr[data-member='{member.Name}']");
                 Assert.Equal(member.Name, await row.Locator(".name").InnerTextAsync());
                 Assert.Equal(member.Served.ToString(System.Globalization.CultureInfo.InvariantCulture), await row.Locator(".served").InnerTextAsync());
-                Assert.Equal(member.Name == "server4" ? "down: HealthProbe" : "healthy", await row.Locator(".badge").InnerTextAsync());
+                Assert.Equal(member.Name == "server4" ? "down: CircuitBreaker" : "healthy", await row.Locator(".badge").InnerTextAsync());
             }
 
-            // The ring: one arc per point (4 × 160; arcs across zero are drawn in two parts), one load arc per member.
-            Assert.InRange(await page.Locator("#arcs path").CountAsync(), 640, 642);
+            // The ring: one arc per point (4 members × their virtual nodes; arcs across zero are drawn in two parts),
+            // one load arc per member.
+            var points = 4 * BalancingOptions.DefaultVirtualNodes;
+            Assert.InRange(await page.Locator("#arcs path").CountAsync(), points, points + 2);
             Assert.Equal(4, await page.Locator("#load path").CountAsync());
             Assert.Contains("3/4 healthy", await page.Locator("#summary").InnerTextAsync(), StringComparison.Ordinal);
 

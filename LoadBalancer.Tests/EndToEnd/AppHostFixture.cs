@@ -10,7 +10,7 @@ namespace LoadBalancer.Tests.EndToEnd;
 /// Starts the real AppHost (three servers and the proxy) once for a test class and stops it afterwards,
 /// so no process outlives the tests.
 /// </summary>
-public sealed class AppHostFixture : IAsyncLifetime
+public class AppHostFixture : IAsyncLifetime
 {
     /// <summary>How long start-up may take before the tests fail (a cold build of the projects is not included).</summary>
     public static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(3);
@@ -26,35 +26,32 @@ public sealed class AppHostFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         using var cts = new CancellationTokenSource(StartTimeout);
-        _app = await StartAsync([$"LoadBalancer:Servers={ServerCount}"], configure: null, cts.Token);
-    }
-
-    /// <summary>Builds and starts the AppHost with <paramref name="args"/> and waits until the proxy is healthy.</summary>
-    internal static async Task<DistributedApplication> StartAsync(
-        string[] args,
-        Action<DistributedApplicationOptions, Microsoft.Extensions.Hosting.HostApplicationBuilderSettings>? configure,
-        CancellationToken cancellationToken)
-    {
-        // The proxy listens straight on its port (DCP does not proxy it, so the testing builder cannot randomize it):
-        // take a free one rather than the fixed 5000 another run may hold.
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.LoadBalancer_AppHost>(
-            [.. args, $"LoadBalancer:ProxyPort={FreePort()}"], configure ?? ((_, _) => { }), cancellationToken);
+            // The proxy's port is not proxied by DCP, so testing does not randomize it: take a free one rather than 5000,
+            // which another AppHost (a previous fixture still shutting down, a developer's) may hold.
+            [$"LoadBalancer:Servers={ServerCount}", $"LoadBalancer:ProxyPort={Infrastructure.Ports.Free()}", .. Arguments],
+            (options, _) => OnCreating(options),
+            cts.Token);
         builder.Services.AddLogging(logging => logging
             .SetMinimumLevel(LogLevel.Warning)
             .AddFilter("Aspire.Hosting.Dcp", LogLevel.Warning));
+        await OnBuildingAsync(builder, cts.Token);
 
-        var app = await builder.BuildAsync(cancellationToken);
-        await app.StartAsync(cancellationToken);
-        await app.ResourceNotifications.WaitForResourceHealthyAsync("proxy", cancellationToken);
-        return app;
+        _app = await builder.BuildAsync(cts.Token);
+        await _app.StartAsync(cts.Token);
+        await _app.ResourceNotifications.WaitForResourceHealthyAsync("proxy", cts.Token);
     }
 
-    private static int FreePort()
+    /// <summary>Extra AppHost arguments (configuration) of a derived fixture.</summary>
+    protected virtual IEnumerable<string> Arguments => [];
+
+    /// <summary>Lets a derived fixture change the application options (e.g. turn the dashboard back on).</summary>
+    protected virtual void OnCreating(DistributedApplicationOptions options)
     {
-        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
+
+    /// <summary>Lets a derived fixture read or change the app model before it is built.</summary>
+    protected virtual Task OnBuildingAsync(IDistributedApplicationTestingBuilder builder, CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>A client for the proxy's http endpoint.</summary>
     public HttpClient CreateProxyClient()

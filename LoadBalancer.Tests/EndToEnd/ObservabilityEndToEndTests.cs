@@ -13,8 +13,7 @@ public sealed class ObservabilityEndToEndTests(ObservabilityAppHostFixture fixtu
     [Fact]
     public async Task The_proxy_ring_lists_every_server_as_healthy()
     {
-        using var client = fixture.App.CreateHttpClient("proxy", "http");
-        client.Timeout = TimeSpan.FromSeconds(30);
+        using var client = fixture.CreateProxyClient();
         Assert.NotEqual(5000, client.BaseAddress!.Port);
         for (var i = 0; i < 30; i++)
         {
@@ -34,6 +33,7 @@ public sealed class ObservabilityEndToEndTests(ObservabilityAppHostFixture fixtu
     [Fact]
     public async Task The_dashboard_answers_and_the_proxy_exports_to_it()
     {
+        await fixture.WaitForDashboardAsync();
         var dashboard = fixture.App.GetEndpoint(ObservabilityAppHostFixture.DashboardResource, "http");
         // A random port, not the placeholder the fixture passed: tests never take the well-known ports.
         Assert.NotEqual(18888, dashboard.Port);
@@ -53,7 +53,8 @@ public sealed class ObservabilityEndToEndTests(ObservabilityAppHostFixture fixtu
     [Fact]
     public async Task The_dashboard_shows_a_request_as_one_trace_from_proxy_to_the_server_that_answered()
     {
-        using var proxyClient = fixture.App.CreateHttpClient("proxy", "http");
+        await fixture.WaitForDashboardAsync();
+        using var proxyClient = fixture.CreateProxyClient();
         for (var i = 0; i < 5; i++)
         {
             using var response = await proxyClient.GetAsync($"/home?id=dashboard-{i}");

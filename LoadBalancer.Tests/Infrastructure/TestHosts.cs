@@ -79,7 +79,11 @@ public sealed class TestHost(WebApplication app, Uri address) : IAsyncDisposable
                 builder.AddLoadBalancerProxy();
                 services?.Invoke(builder.Services);
             },
-            app => app.MapLoadBalancerProxy(),
+            app =>
+            {
+                app.MapHealthChecks("/health", LoadBalancer.Proxy.Health.UpstreamHealthCheck.EndpointOptions);
+                app.MapLoadBalancerProxy();
+            },
             all);
     }
 }

@@ -46,7 +46,7 @@ public sealed class RingEndpointTests
                 Assert.True(member.GetProperty("healthy").GetBoolean());
                 Assert.Empty(member.GetProperty("unavailable").EnumerateArray());
                 Assert.Equal(servers[i].Address, new Uri(member.GetProperty("address").GetString()!));
-                Assert.Equal(160, member.GetProperty("virtualNodes").GetInt32());
+                Assert.Equal(BalancingOptions.DefaultVirtualNodes, member.GetProperty("virtualNodes").GetInt32());
                 Assert.InRange(member.GetProperty("share").GetDouble(), 0.2, 0.47);
                 Assert.Equal(sent.GetValueOrDefault($"server{i + 1}"), member.GetProperty("served").GetInt64());
                 Assert.Equal(0, member.GetProperty("inFlight").GetInt32());
@@ -55,11 +55,11 @@ public sealed class RingEndpointTests
             Assert.Equal(1.0, members.Sum(m => m.GetProperty("share").GetDouble()), precision: 9);
 
             var points = report.GetProperty("points").EnumerateArray().ToArray();
-            Assert.Equal(480, points.Length);
+            Assert.Equal(3 * BalancingOptions.DefaultVirtualNodes, points.Length);
             var positions = points.Select(p => p.GetProperty("position").GetDouble()).ToArray();
             Assert.Equal(positions.Order(), positions);
             Assert.All(positions, p => Assert.InRange(p, 0, 1));
-            Assert.All(Enumerable.Range(0, 3), m => Assert.Equal(160, points.Count(p => p.GetProperty("member").GetInt32() == m)));
+            Assert.All(Enumerable.Range(0, 3), m => Assert.Equal(BalancingOptions.DefaultVirtualNodes, points.Count(p => p.GetProperty("member").GetInt32() == m)));
 
             // The page polls without points.
             var light = await client.GetFromJsonAsync<JsonElement>("/ring?points=false");

@@ -1,0 +1,14 @@
+namespace LoadBalancer.Proxy.Admin;
+
+/// <summary>Creates the <see cref="Random"/> used for random choices, so tests can inject a seeded one.</summary>
+public interface IRandomFactory
+{
+    /// <summary>A generator for one operation; callers do not share it across threads.</summary>
+    Random Create();
+}
+
+/// <summary>Unseeded generators for production.</summary>
+internal sealed class RandomFactory : IRandomFactory
+{
+    public Random Create() => new();
+}

@@ -1,0 +1,167 @@
+using System.Net;
+using System.Net.Http;
+using LoadBalancer.Proxy.Membership;
+using LoadBalancer.Proxy.Ring;
+using Microsoft.Extensions.Options;
+using OpenTelemetry;
+
+namespace LoadBalancer.Proxy.Health;
+
+/// <summary>
+/// Probes <c>GET /heartbeat</c> (configurable) on every ring member each interval: a member failing
+/// <see cref="HealthOptions.FailuresToLeave"/> probes in a row leaves routing, one passing
+/// <see cref="HealthOptions.PassesToRejoin"/> in a row rejoins. Only availability flips; the table is not rebuilt,
+/// so only the member's own keys move.
+/// </summary>
+public sealed partial class ActiveHealthChecker : BackgroundService
+{
+    private readonly RingState _ring;
+    private readonly UpstreamAvailability _availability;
+    private readonly HealthOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<ActiveHealthChecker> _logger;
+    private readonly HttpMessageInvoker _invoker;
+    private readonly Dictionary<Upstream, Streak> _streaks = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>Creates the checker.</summary>
+    public ActiveHealthChecker(
+        RingState ring,
+        UpstreamAvailability availability,
+        IOptions<HealthOptions> options,
+        TimeProvider time,
+        ILogger<ActiveHealthChecker> logger)
+    {
+        _ring = ring;
+        _availability = availability;
+        _options = options.Value;
+        _time = time;
+        _logger = logger;
+        // Its own small pool: a probe must not queue behind client traffic, and it sends no trace headers.
+        _invoker = new HttpMessageInvoker(new SocketsHttpHandler
+        {
+            UseProxy = false,
+            AllowAutoRedirect = false,
+            UseCookies = false,
+            ConnectTimeout = _options.Timeout,
+            PooledConnectionIdleTimeout = _options.Interval * 5,
+            ActivityHeadersPropagator = null,
+        });
+    }
+
+    /// <inheritdoc />
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!_options.Enabled)
+        {
+            return;
+        }
+
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            await ProbeAllAsync(stoppingToken).ConfigureAwait(false);
+            try
+            {
+                await Task.Delay(_options.Interval, _time, stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Runs one probe round over the current ring members and applies the results.</summary>
+    public async Task ProbeAllAsync(CancellationToken cancellationToken)
+    {
+        var snapshot = _ring.Current;
+        if (snapshot is null)
+        {
+            return;
+        }
+
+        var members = snapshot.Table.Members;
+        var probes = new Task<bool>[members.Length];
+        // Probes every second per member would bury the request traces: they are not traced.
+        using (SuppressInstrumentationScope.Begin())
+        {
+            for (var i = 0; i < members.Length; i++)
+            {
+                probes[i] = ProbeAsync(members[i], cancellationToken);
+            }
+        }
+
+        var passed = await Task.WhenAll(probes).ConfigureAwait(false);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return;
+        }
+
+        lock (_streaks)
+        {
+            for (var i = 0; i < members.Length; i++)
+            {
+                Apply(members[i], passed[i]);
+            }
+
+            // Members gone from the ring start afresh if they come back.
+            foreach (var gone in _streaks.Keys.Where(m => !members.Contains(m)).ToArray())
+            {
+                _streaks.Remove(gone);
+            }
+        }
+    }
+
+    private void Apply(Upstream member, bool passed)
+    {
+        var streak = _streaks.GetValueOrDefault(member);
+        streak = passed ? new Streak(0, streak.Passes + 1) : new Streak(streak.Failures + 1, 0);
+        _streaks[member] = streak;
+
+        var probedOut = (member.UnavailableReasons & UnavailableReasons.HealthProbe) != 0;
+        if (!passed && !probedOut && streak.Failures >= _options.FailuresToLeave)
+        {
+            LogProbesFailed(_logger, member.Name, streak.Failures);
+            _availability.Set(member, UnavailableReasons.HealthProbe, unavailable: true);
+        }
+        else if (passed && probedOut && streak.Passes >= _options.PassesToRejoin)
+        {
+            _availability.Set(member, UnavailableReasons.HealthProbe, unavailable: false);
+        }
+    }
+
+    private async Task<bool> ProbeAsync(Upstream member, CancellationToken cancellationToken)
+    {
+        using var timeout = new CancellationTokenSource(_options.Timeout, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        try
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(member.Address, _options.Path));
+            using var response = await _invoker.SendAsync(request, linked.Token).ConfigureAwait(false);
+            return response.StatusCode is >= HttpStatusCode.OK and < HttpStatusCode.MultipleChoices;
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            LogProbeFailed(_logger, member.Name, ex.GetType().Name, ex.Message);
+            return false;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    /// <inheritdoc />
+    public override void Dispose()
+    {
+        _invoker.Dispose();
+        base.Dispose();
+    }
+
+    private readonly record struct Streak(int Failures, int Passes);
+
+    [LoggerMessage(EventId = 320, Level = LogLevel.Debug, Message = "Health probe of {Member} failed: {ErrorType}: {Error}")]
+    private static partial void LogProbeFailed(ILogger logger, string member, string errorType, string error);
+
+    [LoggerMessage(EventId = 321, Level = LogLevel.Warning, Message = "Member {Member} failed {Failures} health probes in a row")]
+    private static partial void LogProbesFailed(ILogger logger, string member, int failures);
+}

@@ -1,0 +1,69 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using LoadBalancer.Proxy.Forwarding;
+using LoadBalancer.Proxy.Membership;
+
+namespace LoadBalancer.Proxy.Health;
+
+/// <summary>
+/// Counters for failover: members leaving and rejoining, breaker transitions and retried attempts, plus a gauge of
+/// member availability. All on the proxy's meter <see cref="ProxyApplication.TelemetryName"/>.
+/// </summary>
+public sealed class HealthMetrics
+{
+    private readonly Counter<long> _availabilityChanges;
+    private readonly Counter<long> _breakerTransitions;
+    private readonly Counter<long> _retries;
+
+    /// <summary>Creates the instruments on the proxy's meter.</summary>
+    public HealthMetrics(IMeterFactory meterFactory, RingState ring)
+    {
+        var meter = meterFactory.Create(ProxyApplication.TelemetryName);
+        _availabilityChanges = meter.CreateCounter<long>(
+            "loadbalancer.upstream.availability_changes", "{change}", "Times a member left or rejoined routing.");
+        _breakerTransitions = meter.CreateCounter<long>(
+            "loadbalancer.circuit_breaker.transitions", "{transition}", "Circuit breaker state changes per member.");
+        _retries = meter.CreateCounter<long>(
+            "loadbalancer.retries", "{attempt}", "Attempts sent to another member after a failed one.");
+        meter.CreateObservableGauge(
+            "loadbalancer.upstream.available",
+            () => Observe(ring),
+            "{member}",
+            "1 when the member takes requests, 0 when health or its breaker holds it out.");
+    }
+
+    /// <summary>Counts a member leaving (<paramref name="available"/> false) or rejoining routing.</summary>
+    public void AvailabilityChanged(string member, bool available, string source) =>
+        _availabilityChanges.Add(1, new TagList
+        {
+            { "loadbalancer.upstream", member },
+            { "loadbalancer.upstream.state", available ? "up" : "down" },
+            { "loadbalancer.source", source },
+        });
+
+    /// <summary>Counts a breaker transition to <paramref name="state"/> (<c>open</c>, <c>half_open</c>, <c>closed</c>).</summary>
+    public void BreakerTransition(string member, string state) =>
+        _breakerTransitions.Add(1, new TagList
+        {
+            { "loadbalancer.upstream", member },
+            { "loadbalancer.circuit_breaker.state", state },
+        });
+
+    /// <summary>Counts one retried attempt and why the previous one failed.</summary>
+    public void Retried(in AttemptResult failed) =>
+        _retries.Add(1, new KeyValuePair<string, object?>("loadbalancer.retry.reason", failed.KindName));
+
+    private static IEnumerable<Measurement<int>> Observe(RingState ring)
+    {
+        var snapshot = ring.Current;
+        if (snapshot is null)
+        {
+            yield break;
+        }
+
+        foreach (var member in snapshot.Table.Members)
+        {
+            yield return new Measurement<int>(member.IsAvailable ? 1 : 0, new KeyValuePair<string, object?>("loadbalancer.upstream", member.Name));
+        }
+    }
+}

@@ -1,0 +1,45 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+
+namespace LoadBalancer.Proxy.Health;
+
+/// <summary>Active health probing of every ring member (configuration section <c>Health</c>).</summary>
+public sealed class HealthOptions
+{
+    /// <summary>The configuration section.</summary>
+    public const string SectionName = "Health";
+
+    /// <summary>Whether the proxy probes its members at all; passive health (circuit breakers) works either way.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>The path probed on every member with <c>GET</c>.</summary>
+    [Required(AllowEmptyStrings = false)]
+    [RegularExpression("^/.*", ErrorMessage = "Health:Path must start with '/'.")]
+    public string Path { get; set; } = "/heartbeat";
+
+    /// <summary>Time between two probe rounds.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:10:00")]
+    public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long one probe may take before it counts as failed.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Consecutive failed probes after which a member leaves the ring.</summary>
+    [Range(1, 100)]
+    public int FailuresToLeave { get; set; } = 2;
+
+    /// <summary>Consecutive passed probes after which a member that left rejoins.</summary>
+    [Range(1, 100)]
+    public int PassesToRejoin { get; set; } = 1;
+}
+
+/// <summary>Cross-field rules of <see cref="HealthOptions"/>.</summary>
+public sealed class HealthOptionsValidator : IValidateOptions<HealthOptions>
+{
+    /// <inheritdoc />
+    public ValidateOptionsResult Validate(string? name, HealthOptions options) =>
+        options.Timeout > options.Interval
+            ? ValidateOptionsResult.Fail($"Health:Timeout ({options.Timeout}) must not exceed Health:Interval ({options.Interval}).")
+            : ValidateOptionsResult.Success;
+}

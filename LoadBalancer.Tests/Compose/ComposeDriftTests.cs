@@ -1,0 +1,71 @@
+using LoadBalancer.ComposeGen.Compose;
+using YamlDotNet.RepresentationModel;
+
+namespace LoadBalancer.Tests.Compose;
+
+/// <summary>The committed docker-compose.yml stays what the AppHost's manifest derives.</summary>
+public sealed class ComposeDriftTests
+{
+    [Fact]
+    public async Task Committed_compose_file_matches_the_AppHost()
+    {
+        var differences = await AppHostManifest.DriftFromCommittedAsync();
+
+        Assert.True(differences.Count == 0,
+            "docker-compose.yml no longer matches the AppHost; run scripts/generate-compose.sh and commit the result.\n" +
+            string.Join("\n", differences));
+    }
+
+    [Fact]
+    public async Task A_server_added_in_the_AppHost_is_named_as_missing_from_compose()
+    {
+        var servers = ServicesOf(ComposeFile.Parse(await File.ReadAllTextAsync(AppHostManifest.CommittedComposePath)))
+            .Count(name => name.StartsWith("server", StringComparison.Ordinal));
+        var added = $"server{servers + 1}";
+
+        var differences = await AppHostManifest.DriftFromCommittedAsync($"LoadBalancer:Servers={servers + 1}");
+
+        Assert.Contains(differences, d => d.StartsWith($"services.{added}: missing from the compose file", StringComparison.Ordinal));
+        Assert.Contains(differences, d => d.StartsWith($"services.proxy.environment.services__{added}__http__0: missing", StringComparison.Ordinal));
+        Assert.Contains(differences, d => d.StartsWith($"services.proxy.depends_on.{added}: missing", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_changed_proxy_variable_is_named()
+    {
+        var committed = ComposeFile.Parse(await File.ReadAllTextAsync(AppHostManifest.CommittedComposePath));
+        var current = ((YamlScalarNode)committed["services"]["proxy"]["environment"]["Balancing__Algorithm"]).Value;
+        var other = current == "Maglev" ? "BoundedLoad" : "Maglev";
+
+        var differences = await AppHostManifest.DriftFromCommittedAsync($"Proxy:Balancing:Algorithm={other}");
+
+        Assert.Equal(
+            [$"services.proxy.environment.Balancing__Algorithm: the compose file has '{current}', the AppHost gives '{other}'"],
+            differences);
+    }
+
+    [Fact]
+    public async Task A_changed_proxy_port_is_named()
+    {
+        var differences = await AppHostManifest.DriftFromCommittedAsync("LoadBalancer:ProxyPort=5099");
+
+        Assert.Equal(["services.proxy.ports[0]: the compose file has '5000:8080', the AppHost gives '5099:8080'"], differences);
+    }
+
+    [Fact]
+    public async Task Every_service_builds_from_a_Dockerfile_that_exists()
+    {
+        var compose = ComposeFile.Parse(await File.ReadAllTextAsync(AppHostManifest.CommittedComposePath));
+        var built = ((YamlMappingNode)compose["services"]).Children
+            .Where(s => ((YamlMappingNode)s.Value).Children.ContainsKey("build"))
+            .Select(s => ((YamlScalarNode)s.Value["build"]["dockerfile"]).Value!)
+            .ToList();
+
+        Assert.NotEmpty(built);
+        Assert.All(built, dockerfile => Assert.True(
+            File.Exists(Path.Combine(AppHostManifest.RepositoryRoot, dockerfile)), $"{dockerfile} does not exist"));
+    }
+
+    private static IEnumerable<string> ServicesOf(YamlNode compose) =>
+        ((YamlMappingNode)compose["services"]).Children.Keys.Select(k => ((YamlScalarNode)k).Value!);
+}

@@ -1,0 +1,390 @@
+using System.Text.Json;
+using LoadBalancer.Proxy.Forwarding;
+using LoadBalancer.Proxy.Health;
+using LoadBalancer.Proxy.Ring;
+using LoadBalancer.Tests.Infrastructure;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Polly.CircuitBreaker;
+
+namespace LoadBalancer.Tests.Forwarding;
+
+/// <summary>Retries and circuit breakers against backends this test starts on 127.0.0.1.</summary>
+public sealed class FailoverTests
+{
+    // Active probes off: these tests are about what the request path does by itself.
+    private static Dictionary<string, string?> Settings(params (string Key, string Value)[] extra)
+    {
+        var settings = new Dictionary<string, string?> { ["Health:Enabled"] = "false" };
+        foreach (var (key, value) in extra)
+        {
+            settings[key] = value;
+        }
+
+        return settings;
+    }
+
+    [Theory]
+    [InlineData("GET")]
+    [InlineData("POST")]
+    public async Task A_refused_connection_is_retried_on_the_next_member_for_any_method(string method)
+    {
+        await using var s1 = await TestHost.StartServerAsync("1");
+        await using var s2 = await TestHost.StartServerAsync("2");
+        await using var proxy = await TestHost.StartProxyAsync(
+            new Dictionary<string, Uri> { ["dead"] = ProxyProbe.RefusedAddress(), ["server1"] = s1.Address, ["server2"] = s2.Address },
+            Settings());
+        using var client = proxy.CreateClient();
+        var key = ProxyProbe.KeyOwnedBy(proxy, "dead");
+
+        using var response = await client.SendAsync(new HttpRequestMessage(new HttpMethod(method), $"/home?id={key}")
+        {
+            Content = method == "POST" ? new StringContent("{}") : null,
+        });
+
+        // GET /home answers 200; POST /home is the server's own 400: either way a live server answered.
+        Assert.Equal(method == "GET" ? HttpStatusCode.OK : HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.NotEqual("dead", ProxyProbe.UpstreamOf(response));
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(method == "GET" ? "successful" : "failure", body.GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task A_member_answering_500_opens_its_breaker_traffic_moves_and_a_half_open_trial_brings_it_back()
+    {
+        var failing = true;
+        await using var flaky = await TestHost.StartBackendAsync(context =>
+        {
+            context.Response.StatusCode = Volatile.Read(ref failing) ? 500 : 200;
+            return context.Response.WriteAsync("flaky");
+        });
+        await using var s1 = await TestHost.StartServerAsync("1");
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var proxy = await TestHost.StartProxyAsync(
+            new Dictionary<string, Uri> { ["flaky"] = flaky.Address, ["server1"] = s1.Address },
+            Settings(("CircuitBreaker:MinimumThroughput", "3"), ("CircuitBreaker:BreakDuration", "00:01:00")),
+            services => services.AddSingleton<TimeProvider>(time));
+        using var client = proxy.CreateClient();
+        var key = ProxyProbe.KeyOwnedBy(proxy, "flaky");
+        var flakyMember = ProxyProbe.Member(proxy, "flaky");
+
+        // 500 is passed through (only 502/503/504 are retried) and counted until the breaker opens.
+        var passedThrough = 0;
+        for (var i = 0; i < 10 && flakyMember.IsAvailable; i++)
+        {
+            using var response = await client.GetAsync($"/home?id={key}");
+            Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+            Assert.Equal("flaky", ProxyProbe.UpstreamOf(response));
+            passedThrough++;
+        }
+
+        Assert.Equal(3, passedThrough);
+        Assert.Equal(UnavailableReasons.CircuitBreaker, flakyMember.UnavailableReasons);
+        var breakers = proxy.App.Services.GetRequiredService<UpstreamCircuitBreakers>();
+        Assert.Equal(CircuitState.Open, breakers.StateOf(flakyMember));
+
+        // While open, the key is served by its successor.
+        for (var i = 0; i < 5; i++)
+        {
+            using var response = await client.GetAsync($"/home?id={key}");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("server1", ProxyProbe.UpstreamOf(response));
+        }
+
+        using (var health = await client.GetAsync("/health"))
+        {
+            var report = await health.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal("Degraded", report.GetProperty("status").GetString());
+            var state = report.GetProperty("servers").GetProperty("flaky");
+            Assert.Equal("down", state.GetProperty("state").GetString());
+            Assert.Equal("CircuitBreaker", Assert.Single(state.GetProperty("reasons").EnumerateArray()).GetString());
+            Assert.Equal("Open", state.GetProperty("circuitBreaker").GetString());
+        }
+
+        // The break ends: the member is let back, the next request is the trial, it passes and the breaker closes.
+        Volatile.Write(ref failing, false);
+        time.Advance(TimeSpan.FromMinutes(1));
+        Assert.True(flakyMember.IsAvailable);
+        using (var trial = await client.GetAsync($"/home?id={key}"))
+        {
+            Assert.Equal(HttpStatusCode.OK, trial.StatusCode);
+            Assert.Equal("flaky", ProxyProbe.UpstreamOf(trial));
+        }
+
+        Assert.Equal(CircuitState.Closed, breakers.StateOf(flakyMember));
+    }
+
+    [Fact]
+    public async Task A_failed_half_open_trial_keeps_the_member_out()
+    {
+        await using var broken = await TestHost.StartBackendAsync(context =>
+        {
+            context.Response.StatusCode = 500;
+            return Task.CompletedTask;
+        });
+        await using var s1 = await TestHost.StartServerAsync("1");
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var proxy = await TestHost.StartProxyAsync(
+            new Dictionary<string, Uri> { ["broken"] = broken.Address, ["server1"] = s1.Address },
+            Settings(("CircuitBreaker:MinimumThroughput", "2"), ("CircuitBreaker:BreakDuration", "00:01:00")),
+            services => services.AddSingleton<TimeProvider>(time));
+        using var client = proxy.CreateClient();
+        var key = ProxyProbe.KeyOwnedBy(proxy, "broken");
+        var member = ProxyProbe.Member(proxy, "broken");
+        for (var i = 0; i < 2; i++)
+        {
+            (await client.GetAsync($"/home?id={key}")).Dispose();
+        }
+
+        Assert.False(member.IsAvailable);
+        time.Advance(TimeSpan.FromMinutes(1));
+        Assert.True(member.IsAvailable);
+
+        using (var trial = await client.GetAsync($"/home?id={key}"))
+        {
+            Assert.Equal(HttpStatusCode.InternalServerError, trial.StatusCode);
+        }
+
+        Assert.False(member.IsAvailable);
+        using var next = await client.GetAsync($"/home?id={key}");
+        Assert.Equal("server1", ProxyProbe.UpstreamOf(next));
+    }
+
+    [Fact]
+    public async Task A_hung_member_is_cut_off_by_the_attempt_timeout_and_the_next_member_answers()
+    {
+        var hung = 0;
+        await using var stuck = await TestHost.StartBackendAsync(async context =>
+        {
+            Interlocked.Increment(ref hung);
+            await Task.Delay(Timeout.Infinite, context.RequestAborted);
+        });
+        await using var s1 = await TestHost.StartServerAsync("1");
+        await using var proxy = await TestHost.StartProxyAsync(
+            new Dictionary<string, Uri> { ["stuck"] = stuck.Address, ["server1"] = s1.Address },
+            Settings(("Retry:AttemptTimeout", "00:00:00.300")));
+        using var client = proxy.CreateClient();
+        var key = ProxyProbe.KeyOwnedBy(proxy, "stuck");
+
+        using var response = await client.GetAsync($"/home?id={key}");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("server1", ProxyProbe.UpstreamOf(response));
+        Assert.Equal(1, Volatile.Read(ref hung));
+    }
+
+    [Fact]
+    public async Task A_response_that_is_already_streaming_is_not_cut_off_by_the_attempt_timeout()
+    {
+        await using var slow = await TestHost.StartBackendAsync(async context =>
+        {
+            await context.Response.WriteAsync("first-");
+            await context.Response.Body.FlushAsync();
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            await context.Response.WriteAsync("last");
+        });
+        await using var proxy = await TestHost.StartProxyAsync(
+            new Dictionary<string, Uri> { ["slow"] = slow.Address },
+            Settings(("Retry:AttemptTimeout", "00:00:00.200"), ("Retry:TotalTimeout", "00:00:00.300")));
+        using var client = proxy.CreateClient();
+
+        using var response = await client.GetAsync("/stream?id=1");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("first-last", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task A_hung_only_member_gives_a_504_json_error()
+    {
+        await using var stuck = await TestHost.StartBackendAsync(context => Task.Delay(Timeout.Infinite, context.RequestAborted));
+        await using var proxy = await TestHost.StartProxyAsync(
+            new Dictionary<string, Uri> { ["stuck"] = stuck.Address },
+            Settings(("Retry:AttemptTimeout", "00:00:00.200")));
+        using var client = proxy.CreateClient();
+
+        using var response = await client.GetAsync("/home?id=1");
+
+        Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("failure", body.GetProperty("status").GetString());
+    }
+
+    [Theory]
+    [InlineData("POST", false)]
+    [InlineData("PUT", true)]
+    public async Task A_body_that_reached_a_member_which_then_failed_is_replayed_only_for_idempotent_methods(string method, bool replayed)
+    {
+        var failedBodies = new List<string>();
+        await using var failing = await TestHost.StartBackendAsync(async context =>
+        {
+            using var reader = new StreamReader(context.Request.Body);
+            var body = await reader.ReadToEndAsync();
+            lock (failedBodies)
+            {
+                failedBodies.Add(body);
+            }
+
+            // The body arrived, then the connection dies without an answer.
+            context.Abort();
+        });
+        var goodBodies = new List<string>();
+        await using var good = await TestHost.StartBackendAsync(async context =>
+        {
+            using var reader = new StreamReader(context.Request.Body);
+            var body = await reader.ReadToEndAsync();
+            lock (goodBodies)
+            {
+                goodBodies.Add(body);
+            }
+
+            await context.Response.WriteAsync("stored");
+        });
+        await using var proxy = await TestHost.StartProxyAsync(
+            new Dictionary<string, Uri> { ["failing"] = failing.Address, ["good"] = good.Address },
+            Settings());
+        using var client = proxy.CreateClient();
+        var key = ProxyProbe.KeyOwnedBy(proxy, "failing");
+        var payload = new string('x', 5000) + "-end";
+
+        using var response = await client.SendAsync(new HttpRequestMessage(new HttpMethod(method), $"/items?id={key}")
+        {
+            Content = new StringContent(payload),
+        });
+
+        Assert.Equal([payload], failedBodies);
+        if (replayed)
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("good", ProxyProbe.UpstreamOf(response));
+            Assert.Equal([payload], goodBodies);
+        }
+        else
+        {
+            Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+            Assert.Equal("failing", ProxyProbe.UpstreamOf(response));
+            Assert.Empty(goodBodies);
+            var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal("failure", body.GetProperty("status").GetString());
+        }
+    }
+
+    [Theory]
+    [InlineData("POST", false)]
+    [InlineData("GET", true)]
+    public async Task A_503_is_retried_elsewhere_only_for_idempotent_methods(string method, bool retried)
+    {
+        await using var unavailable = await TestHost.StartBackendAsync(async context =>
+        {
+            context.Response.StatusCode = 503;
+            await context.Response.WriteAsync("busy");
+        });
+        await using var good = await TestHost.StartBackendAsync(context => context.Response.WriteAsync("fine"));
+        await using var proxy = await TestHost.StartProxyAsync(
+            new Dictionary<string, Uri> { ["unavailable"] = unavailable.Address, ["good"] = good.Address },
+            Settings(("CircuitBreaker:Enabled", "false")));
+        using var client = proxy.CreateClient();
+        var key = ProxyProbe.KeyOwnedBy(proxy, "unavailable");
+
+        using var response = await client.SendAsync(new HttpRequestMessage(new HttpMethod(method), $"/x?id={key}")
+        {
+            Content = method == "POST" ? new StringContent("data") : null,
+        });
+
+        Assert.Equal(retried ? HttpStatusCode.OK : HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal(retried ? "good" : "unavailable", ProxyProbe.UpstreamOf(response));
+        Assert.Equal(retried ? "fine" : "busy", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task A_body_larger_than_the_buffer_is_not_replayed_after_it_was_sent()
+    {
+        await using var failing = await TestHost.StartBackendAsync(async context =>
+        {
+            await context.Request.Body.CopyToAsync(Stream.Null);
+            context.Abort();
+        });
+        var goodCalls = 0;
+        await using var good = await TestHost.StartBackendAsync(context =>
+        {
+            Interlocked.Increment(ref goodCalls);
+            return context.Response.WriteAsync("stored");
+        });
+        await using var proxy = await TestHost.StartProxyAsync(
+            new Dictionary<string, Uri> { ["failing"] = failing.Address, ["good"] = good.Address },
+            Settings(("Retry:MaxBufferedBodyBytes", "1024")));
+        using var client = proxy.CreateClient();
+        var key = ProxyProbe.KeyOwnedBy(proxy, "failing");
+
+        using var response = await client.PutAsync($"/items?id={key}", new StringContent(new string('y', 4096)));
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.Equal(0, Volatile.Read(ref goodCalls));
+    }
+
+    [Fact]
+    public async Task With_every_member_refusing_the_client_gets_503_with_retry_after_and_a_json_error()
+    {
+        await using var proxy = await TestHost.StartProxyAsync(
+            new Dictionary<string, Uri> { ["a"] = ProxyProbe.RefusedAddress(), ["b"] = ProxyProbe.RefusedAddress() },
+            Settings(("Retry:AttemptTimeout", "00:05:00"), ("Retry:TotalTimeout", "00:05:00")));
+        using var client = proxy.CreateClient();
+
+        using var response = await client.GetAsync("/home?id=7");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(1), response.Headers.RetryAfter?.Delta);
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("failure", body.GetProperty("status").GetString());
+        Assert.Contains("No server", body.GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_attempt_observer_sees_every_attempt_with_its_member_and_result()
+    {
+        await using var s1 = await TestHost.StartServerAsync("1");
+        var observer = new RecordingObserver();
+        await using var proxy = await TestHost.StartProxyAsync(
+            new Dictionary<string, Uri> { ["dead"] = ProxyProbe.RefusedAddress(), ["server1"] = s1.Address },
+            Settings(),
+            services => services.AddSingleton<IForwardingAttemptObserver>(observer));
+        using var client = proxy.CreateClient();
+        var key = ProxyProbe.KeyOwnedBy(proxy, "dead");
+
+        using var response = await client.GetAsync($"/home?id={key}");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(
+            [("dead", 1, AttemptKind.ConnectionFailed, true, "started-1"), ("server1", 2, AttemptKind.Success, false, "started-2")],
+            observer.Completed);
+    }
+
+    private sealed class RecordingObserver : IForwardingAttemptObserver
+    {
+        public List<(string Member, int Attempt, AttemptKind Kind, bool Retryable, object? State)> Completed { get; } = [];
+
+        public object? AttemptStarting(HttpContext context, Upstream member, int attempt) => $"started-{attempt}";
+
+        public void AttemptCompleted(HttpContext context, Upstream member, int attempt, in AttemptResult result, object? state)
+        {
+            lock (Completed)
+            {
+                Completed.Add((member.Name, attempt, result.Kind, result.Retryable, state));
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData("Retry:MaxAttempts", "0", "MaxAttempts")]
+    [InlineData("Retry:AttemptTimeout", "00:01:00", "must not exceed Retry:TotalTimeout")]
+    [InlineData("Health:Timeout", "00:00:05", "must not exceed Health:Interval")]
+    [InlineData("Health:FailuresToLeave", "0", "FailuresToLeave")]
+    [InlineData("CircuitBreaker:MinimumThroughput", "1", "MinimumThroughput")]
+    public async Task Invalid_failover_settings_stop_the_proxy_at_start(string key, string value, string expected)
+    {
+        var settings = new Dictionary<string, string?> { [key] = value, ["Retry:TotalTimeout"] = "00:00:30" };
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => TestHost.StartProxyAsync([], settings));
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    }
+}

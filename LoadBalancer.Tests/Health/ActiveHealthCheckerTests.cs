@@ -1,0 +1,143 @@
+using System.Text.Json;
+using LoadBalancer.Proxy.Health;
+using LoadBalancer.Proxy.Ring;
+using LoadBalancer.Tests.Infrastructure;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+
+namespace LoadBalancer.Tests.Health;
+
+/// <summary>Active probes on an injected clock: members leave after K failed probes and rejoin after passing.</summary>
+public sealed class ActiveHealthCheckerTests
+{
+    private static async Task<TestHost> StartFlakyAsync(Func<bool> healthy) =>
+        await TestHost.StartBackendAsync(context =>
+        {
+            if (context.Request.Path == "/heartbeat")
+            {
+                context.Response.StatusCode = healthy() ? 200 : 500;
+                return Task.CompletedTask;
+            }
+
+            return context.Response.WriteAsync("flaky");
+        });
+
+    [Fact]
+    public async Task A_member_leaves_after_two_failed_probes_its_keys_move_and_it_rejoins_when_it_passes()
+    {
+        var healthy = true;
+        await using var flaky = await StartFlakyAsync(() => Volatile.Read(ref healthy));
+        await using var s1 = await TestHost.StartServerAsync("1");
+        await using var s2 = await TestHost.StartServerAsync("2");
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var proxy = await TestHost.StartProxyAsync(
+            new Dictionary<string, Uri> { ["flaky"] = flaky.Address, ["server1"] = s1.Address, ["server2"] = s2.Address },
+            services: services => services.AddSingleton<TimeProvider>(time));
+        using var client = proxy.CreateClient();
+        var checker = proxy.App.Services.GetRequiredService<ActiveHealthChecker>();
+        var member = ProxyProbe.Member(proxy, "flaky");
+        var keys = Keys.Random(300);
+        var before = await OwnersAsync(client, keys);
+        Assert.Contains("flaky", before.Values);
+
+        Volatile.Write(ref healthy, false);
+        await checker.ProbeAllAsync(CancellationToken.None);
+        Assert.True(member.IsAvailable, "one failed probe is not enough to leave");
+        await checker.ProbeAllAsync(CancellationToken.None);
+        Assert.Equal(UnavailableReasons.HealthProbe, member.UnavailableReasons);
+
+        // Only the flaky member's keys moved.
+        var during = await OwnersAsync(client, keys);
+        foreach (var key in keys)
+        {
+            if (before[key] == "flaky")
+            {
+                Assert.NotEqual("flaky", during[key]);
+            }
+            else
+            {
+                Assert.Equal(before[key], during[key]);
+            }
+        }
+
+        using (var health = await client.GetAsync("/health"))
+        {
+            Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+            var report = await health.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal("Degraded", report.GetProperty("status").GetString());
+            Assert.Equal("down", report.GetProperty("servers").GetProperty("flaky").GetProperty("state").GetString());
+            Assert.Equal("up", report.GetProperty("servers").GetProperty("server1").GetProperty("state").GetString());
+        }
+
+        Volatile.Write(ref healthy, true);
+        await checker.ProbeAllAsync(CancellationToken.None);
+        Assert.True(member.IsAvailable);
+        Assert.Equal(before, await OwnersAsync(client, keys));
+
+        using var healed = await client.GetAsync("/health");
+        Assert.Equal("Healthy", (await healed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task The_probe_loop_runs_on_the_injected_clock()
+    {
+        var healthy = true;
+        await using var flaky = await StartFlakyAsync(() => Volatile.Read(ref healthy));
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var proxy = await TestHost.StartProxyAsync(
+            new Dictionary<string, Uri> { ["flaky"] = flaky.Address },
+            services: services => services.AddSingleton<TimeProvider>(time));
+        var member = ProxyProbe.Member(proxy, "flaky");
+
+        Volatile.Write(ref healthy, false);
+        // Without the clock moving, no further probe runs, so the member stays in however long we wait.
+        await Task.Delay(300);
+        Assert.True(member.IsAvailable);
+
+        for (var i = 0; i < 200 && member.IsAvailable; i++)
+        {
+            time.Advance(TimeSpan.FromSeconds(1));
+            await Task.Delay(20);
+        }
+
+        Assert.False(member.IsAvailable);
+    }
+
+    [Fact]
+    public async Task With_every_member_probed_out_requests_get_503_at_once_and_health_is_unhealthy()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var proxy = await TestHost.StartProxyAsync(
+            new Dictionary<string, Uri> { ["a"] = ProxyProbe.RefusedAddress(), ["b"] = ProxyProbe.RefusedAddress() },
+            services: services => services.AddSingleton<TimeProvider>(time));
+        using var client = proxy.CreateClient();
+        var checker = proxy.App.Services.GetRequiredService<ActiveHealthChecker>();
+        await checker.ProbeAllAsync(CancellationToken.None);
+        await checker.ProbeAllAsync(CancellationToken.None);
+
+        using var response = await client.GetAsync("/home?id=1");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.NotNull(response.Headers.RetryAfter);
+        Assert.False(response.Headers.Contains("X-Upstream-Server"));
+
+        using var health = await client.GetAsync("/health");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
+        var report = await health.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("Unhealthy", report.GetProperty("status").GetString());
+        Assert.Equal("HealthProbe", Assert.Single(report.GetProperty("servers").GetProperty("a").GetProperty("reasons").EnumerateArray()).GetString());
+    }
+
+    private static async Task<Dictionary<string, string>> OwnersAsync(HttpClient client, IEnumerable<string> keys)
+    {
+        var owners = new Dictionary<string, string>();
+        foreach (var key in keys)
+        {
+            using var response = await client.GetAsync($"/home?id={key}");
+            Assert.True(response.IsSuccessStatusCode, $"{key}: {response.StatusCode}");
+            owners[key] = ProxyProbe.UpstreamOf(response);
+        }
+
+        return owners;
+    }
+}

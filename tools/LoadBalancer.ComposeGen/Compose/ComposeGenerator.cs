@@ -1,0 +1,177 @@
+using System.Globalization;
+using LoadBalancer.ComposeGen.Manifest;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace LoadBalancer.ComposeGen.Compose;
+
+/// <summary>
+/// Derives the compose document from the AppHost's manifest: each project resource becomes a service built from the
+/// Dockerfile beside its project, with the manifest's environment translated to the compose network, its references
+/// as health-gated <c>depends_on</c>, its external endpoints published, plus the standalone Aspire dashboard that
+/// receives every service's OTLP telemetry.
+/// </summary>
+public static class ComposeGenerator
+{
+    /// <summary>The port every service listens on inside its container (the aspnet image's default).</summary>
+    public const int ContainerPort = 8080;
+
+    /// <summary>The dashboard's service name; also its host name for OTLP.</summary>
+    public const string DashboardService = "aspire-dashboard";
+
+    /// <summary>The standalone dashboard image (floating major tag of the Aspire generation we build with).</summary>
+    public const string DashboardImage = "mcr.microsoft.com/dotnet/aspire-dashboard:13";
+
+    /// <summary>The dashboard's browser UI port.</summary>
+    public const int DashboardUiPort = 18888;
+
+    /// <summary>The dashboard's OTLP/gRPC port.</summary>
+    public const int DashboardOtlpPort = 18889;
+
+    /// <summary>The probe script both Dockerfiles install (see docker/healthcheck.sh).</summary>
+    public const string HealthCheckScript = "/usr/local/bin/healthcheck.sh";
+
+    // The manifest does not carry health checks, so these mirror AppHost.cs's WithHttpHealthCheck calls:
+    // servers answer the assignment's /heartbeat, everything else ServiceDefaults' /health.
+    private static readonly Dictionary<string, string> HealthPaths = new(StringComparer.Ordinal)
+    {
+        ["LoadBalancer.Server"] = "/heartbeat",
+    };
+
+    private const string DefaultHealthPath = "/health";
+
+    /// <summary>Builds the compose document for <paramref name="manifest"/>.</summary>
+    /// <param name="manifest">The AppHost's manifest.</param>
+    /// <param name="repositoryRoot">The build context: Dockerfile paths are written relative to it.</param>
+    public static ComposeModel Generate(AspireManifest manifest, string repositoryRoot)
+    {
+        var byName = manifest.Resources.ToDictionary(r => r.Name, StringComparer.Ordinal);
+        var expressions = new ManifestExpressions(byName);
+        var services = new YamlMappingNode();
+        var parameters = new SortedSet<string>(StringComparer.Ordinal);
+
+        foreach (var resource in manifest.Resources)
+        {
+            switch (resource.Type)
+            {
+                case ManifestResource.ProjectType:
+                    services.Add(resource.Name, Service(resource, repositoryRoot, expressions, parameters));
+                    break;
+                case ManifestResource.ParameterType:
+                    // Parameters are not services: they become compose variables where they are used.
+                    break;
+                default:
+                    throw new NotSupportedException(
+                        $"Resource '{resource.Name}' has type '{resource.Type}', which ComposeGen does not map " +
+                        "(project and parameter resources only; see docs/readme/docker.md).");
+            }
+        }
+
+        services.Add(DashboardService, Dashboard());
+        var variables = parameters
+            .Select(name => new ComposeVariable(ManifestExpressions.VariableName(name), name, byName[name].ParameterDefault, byName[name].IsSecret))
+            .ToList();
+        return new ComposeModel(new YamlMappingNode { { "services", services } }, variables);
+    }
+
+    private static YamlMappingNode Service(
+        ManifestResource resource, string repositoryRoot, ManifestExpressions expressions, ISet<string> parameters)
+    {
+        if (resource.ProjectPath is null)
+        {
+            throw new InvalidDataException($"Project resource '{resource.Name}' has no 'path'.");
+        }
+
+        if (resource.Bindings.Count > 1)
+        {
+            // One port per container keeps every address http://<service>:8080; a second endpoint needs a second port.
+            throw new NotSupportedException(
+                $"Resource '{resource.Name}' has {resource.Bindings.Count} endpoints; ComposeGen maps one per project.");
+        }
+
+        var project = Path.GetFileNameWithoutExtension(resource.ProjectPath);
+        var dockerfile = Path.GetRelativePath(repositoryRoot, Path.Combine(Path.GetDirectoryName(resource.ProjectPath)!, "Dockerfile"))
+            .Replace('\\', '/');
+
+        var references = new List<string>();
+        var referenced = new HashSet<string>(StringComparer.Ordinal);
+        var environment = new YamlMappingNode();
+        foreach (var (name, value) in resource.Environment)
+        {
+            var found = new HashSet<string>(StringComparer.Ordinal);
+            environment.Add(name, Quoted(expressions.Translate(value, resource.Name, found, parameters)));
+            // Keep the AppHost's order (server1, server2, …) rather than a set's.
+            references.AddRange(found.Where(referenced.Add));
+        }
+
+        environment.Add("OTEL_EXPORTER_OTLP_ENDPOINT", Quoted($"http://{DashboardService}:{DashboardOtlpPort}"));
+        environment.Add("OTEL_EXPORTER_OTLP_PROTOCOL", Quoted("grpc"));
+        environment.Add("OTEL_SERVICE_NAME", Quoted(resource.Name));
+
+        var service = new YamlMappingNode
+        {
+            { "build", new YamlMappingNode { { "context", "." }, { "dockerfile", dockerfile } } },
+            { "environment", environment },
+        };
+
+        var published = resource.Bindings.Where(b => b.External).Select(PortMapping).ToList();
+        if (published.Count > 0)
+        {
+            service.Add("ports", new YamlSequenceNode(published));
+        }
+
+        if (references.Count > 0)
+        {
+            // As the AppHost's WaitFor: the proxy starts once its servers answer their health checks.
+            var dependsOn = new YamlMappingNode();
+            foreach (var reference in references)
+            {
+                dependsOn.Add(reference, new YamlMappingNode { { "condition", "service_healthy" } });
+            }
+
+            service.Add("depends_on", dependsOn);
+        }
+
+        service.Add("healthcheck", HealthCheck(HealthPaths.GetValueOrDefault(project, DefaultHealthPath)));
+        service.Add("restart", "unless-stopped");
+        return service;
+    }
+
+    // Host port: the binding's port, else its target port (an unproxied endpoint has only that); inside always 8080.
+    private static YamlScalarNode PortMapping(ManifestBinding binding) =>
+        Quoted((binding.Port ?? binding.TargetPort) is { } host
+            ? string.Create(CultureInfo.InvariantCulture, $"{host}:{ContainerPort}")
+            : ContainerPort.ToString(CultureInfo.InvariantCulture));
+
+    private static YamlMappingNode HealthCheck(string path) => new()
+    {
+        { "test", new YamlSequenceNode(Quoted("CMD"), Quoted("bash"), Quoted(HealthCheckScript), Quoted(path)) },
+        { "interval", "10s" },
+        { "timeout", "3s" },
+        { "retries", "3" },
+        { "start_period", "15s" },
+    };
+
+    private static YamlMappingNode Dashboard() => new()
+    {
+        { "image", DashboardImage },
+        {
+            "environment", new YamlMappingNode
+            {
+                // Local use: no login token. The UI is published on 127.0.0.1 only.
+                { "DOTNET_DASHBOARD_UNSECURED_ALLOW_ANONYMOUS", Quoted("true") },
+            }
+        },
+        { "ports", new YamlSequenceNode(Quoted(string.Create(CultureInfo.InvariantCulture, $"127.0.0.1:{DashboardUiPort}:{DashboardUiPort}"))) },
+        { "expose", new YamlSequenceNode(Quoted(DashboardOtlpPort.ToString(CultureInfo.InvariantCulture))) },
+        { "restart", "unless-stopped" },
+    };
+
+    private static YamlScalarNode Quoted(string value) => new(value) { Style = ScalarStyle.DoubleQuoted };
+}
+
+/// <summary>The derived compose document and the variables it reads (one per AppHost parameter).</summary>
+public sealed record ComposeModel(YamlMappingNode Document, IReadOnlyList<ComposeVariable> Variables);
+
+/// <summary>A compose variable standing for an AppHost parameter, e.g. <c>ADMIN_KEY</c> for <c>admin-key</c>.</summary>
+public sealed record ComposeVariable(string Name, string Parameter, string? Default, bool IsSecret);
