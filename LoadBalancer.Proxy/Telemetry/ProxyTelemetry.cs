@@ -305,10 +305,10 @@ public sealed partial class ProxyTelemetry : IForwardingAttemptObserver, IDispos
         }
     }
 
-    [LoggerMessage(EventId = 300, Level = LogLevel.Information, Message = "Ring v{From} → v{To}: {Percent:F1}% of keys remapped")]
+    [LoggerMessage(EventId = 600, Level = LogLevel.Information, Message = "Ring v{From} → v{To}: {Percent:F1}% of keys remapped")]
     private static partial void LogKeysRemapped(ILogger logger, long from, long to, double percent);
 
-    [LoggerMessage(EventId = 301, Level = LogLevel.Warning, Message = "Measuring the keys remapped by a membership change failed")]
+    [LoggerMessage(EventId = 601, Level = LogLevel.Warning, Message = "Measuring the keys remapped by a membership change failed")]
     private static partial void LogRemapFailed(ILogger logger, Exception exception);
 
 }
