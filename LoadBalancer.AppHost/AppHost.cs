@@ -9,6 +9,8 @@ var options = AppHostOptions.Read(builder.Configuration);
 var proxy = builder.AddProject<Projects.LoadBalancer_Proxy>("proxy", launchProfileName: null)
     .WithHttpEndpoint(port: options.ProxyPort, name: "http", isProxied: false)
     .WithHttpHealthCheck("/health")
+    // Observability: the live ring page, linked from the proxy's resource in the dashboard.
+    .WithUrlForEndpoint("http", _ => new ResourceUrlAnnotation { Url = "/ring/view", DisplayText = "Ring (live)" })
     .WithExternalHttpEndpoints();
 
 // Admin API key (/rep, /add, /rm): a generated secret parameter, shown under Parameters in the dashboard; set

@@ -3,6 +3,7 @@ using LoadBalancer.Proxy.Forwarding;
 using LoadBalancer.Proxy.Health;
 using LoadBalancer.Proxy.Membership;
 using LoadBalancer.Proxy.Ring;
+using LoadBalancer.Proxy.Telemetry;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
@@ -52,6 +53,12 @@ public static class ProxyApplication
         services.AddSingleton<ProxyRequestHandler>();
 
         services.AddLoadBalancerAdmin();
+
+        // Observability: traces, metrics, /ring (see Telemetry/); ProxyTelemetry observes every forwarding attempt.
+        services.AddOptions<TelemetryOptions>().BindConfiguration(TelemetryOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddMetrics();
+        services.AddSingleton<ProxyTelemetry>();
+        services.TryAddSingleton<IForwardingAttemptObserver>(sp => sp.GetRequiredService<ProxyTelemetry>());
         return builder;
     }
 
@@ -64,6 +71,7 @@ public static class ProxyApplication
 
         // A middleware after routing rather than a catch-all route: no route values to allocate per request, and
         // any method and path (file-like ones included) reach the servers.
+        app.MapRingEndpoints();
         app.UseRouting();
         app.MapAdminEndpoints();
         app.Use((context, next) => context.GetEndpoint() is null ? handler.InvokeAsync(context) : next(context));

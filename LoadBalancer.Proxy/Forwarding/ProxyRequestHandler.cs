@@ -4,6 +4,7 @@ using System.Runtime.ExceptionServices;
 using LoadBalancer.Proxy.Health;
 using LoadBalancer.Proxy.Membership;
 using LoadBalancer.Proxy.Replies;
+using LoadBalancer.Proxy.Telemetry;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.ObjectPool;
 using Microsoft.Extensions.Options;
@@ -42,6 +43,7 @@ public sealed partial class ProxyRequestHandler
     private readonly ResiliencePipeline<AttemptResult> _pipeline;
     private readonly ObjectPool<ForwardingRequest> _requests;
     private readonly ILogger<ProxyRequestHandler> _logger;
+    private readonly ProxyTelemetry _telemetry;
 
     /// <summary>Creates the handler.</summary>
     public ProxyRequestHandler(
@@ -54,8 +56,10 @@ public sealed partial class ProxyRequestHandler
         IOptions<RetryOptions> retry,
         TimeProvider time,
         ILogger<ProxyRequestHandler> logger,
+        ProxyTelemetry telemetry,
         IForwardingAttemptObserver? observer = null)
     {
+        _telemetry = telemetry;
         _ring = ring;
         _keys = keys;
         _forwarder = forwarder;
@@ -75,8 +79,18 @@ public sealed partial class ProxyRequestHandler
     {
         var snapshot = _ring.Current;
         ulong hash = 0;
-        if (snapshot is null || snapshot.Table.Pick(hash = _keys.Hash(context, snapshot.Hash), []) < 0)
+        // telemetry: the proxy span covers every attempt; each attempt is reported by the observer (begin)
+        string? rawKey = null;
+        if (snapshot is not null)
         {
+            hash = _telemetry.IncludeRoutingKey ? _keys.Hash(context, snapshot.Hash, out rawKey) : _keys.Hash(context, snapshot.Hash);
+        }
+
+        var proxySpan = _telemetry.StartProxyActivity(hash, rawKey);
+        // telemetry (end)
+        if (snapshot is null || snapshot.Table.Pick(hash, []) < 0)
+        {
+            _telemetry.NoServer(proxySpan); // telemetry
             // Nobody to ask: say so at once rather than letting the client wait for a timeout.
             await WriteNoServerAsync(context).ConfigureAwait(false);
             return;
@@ -84,6 +98,7 @@ public sealed partial class ProxyRequestHandler
 
         var request = _requests.Get();
         var resilience = ResilienceContextPool.Shared.Get(context.RequestAborted);
+        var finalKind = "timeout"; // telemetry: what the last attempt came to (the deadline when the pipeline gave up)
         try
         {
             var (hasBody, replayable) = PrepareBody(context);
@@ -94,10 +109,12 @@ public sealed partial class ProxyRequestHandler
                 static (resilienceContext, state) => state.Handler.AttemptAsync(resilienceContext, state),
                 resilience,
                 request).ConfigureAwait(false);
+            finalKind = outcome.Exception is null ? outcome.Result.KindName : finalKind; // telemetry
             await CompleteAsync(request, outcome).ConfigureAwait(false);
         }
         finally
         {
+            ProxyTelemetry.StopProxyActivity(proxySpan, request.Member, request.Attempts, finalKind); // telemetry
             context.Features.Set<ForwardingRequest>(null);
             ResilienceContextPool.Shared.Return(resilience);
             _requests.Return(request);

@@ -27,8 +27,22 @@ public sealed class RoutingKeyHasher
     }
 
     /// <summary>Hashes the routing key of <paramref name="context"/> with <paramref name="hash"/>.</summary>
-    public ulong Hash(HttpContext context, IHashFunction hash)
+    public ulong Hash(HttpContext context, IHashFunction hash) => Hash(context, hash, capture: false, out _);
+
+    /// <summary>
+    /// Hashes like <see cref="Hash(HttpContext, IHashFunction)"/> and also returns the key as text. Allocates: only for
+    /// telemetry configured to record raw keys.
+    /// </summary>
+    public ulong Hash(HttpContext context, IHashFunction hash, out string key)
     {
+        var result = Hash(context, hash, capture: true, out var captured);
+        key = captured!;
+        return result;
+    }
+
+    private ulong Hash(HttpContext context, IHashFunction hash, bool capture, out string? key)
+    {
+        key = null;
         foreach (var source in _sources)
         {
             switch (source)
@@ -36,9 +50,15 @@ public sealed class RoutingKeyHasher
                 case RoutingKeySource.Query:
                     if (TryGetQueryValue(context.Request.QueryString.Value, _queryParameter, out var value))
                     {
-                        return value.Contains('%') || value.Contains('+')
-                            ? hash.HashKey(WebUtility.UrlDecode(value.ToString()))
-                            : hash.HashKey(value);
+                        if (value.Contains('%') || value.Contains('+'))
+                        {
+                            var decoded = WebUtility.UrlDecode(value.ToString());
+                            key = decoded;
+                            return hash.HashKey(decoded);
+                        }
+
+                        key = capture ? value.ToString() : null;
+                        return hash.HashKey(value);
                     }
 
                     break;
@@ -46,6 +66,7 @@ public sealed class RoutingKeyHasher
                 case RoutingKeySource.Header:
                     if (context.Request.Headers.TryGetValue(_header, out var header) && header.Count > 0 && !string.IsNullOrEmpty(header[0]))
                     {
+                        key = header[0];
                         return hash.HashKey(header[0]);
                     }
 
@@ -54,6 +75,7 @@ public sealed class RoutingKeyHasher
                 case RoutingKeySource.ClientAddress:
                     if (context.Connection.RemoteIpAddress is { } address)
                     {
+                        key = capture ? address.ToString() : null;
                         return HashAddress(address, hash);
                     }
 
@@ -61,6 +83,7 @@ public sealed class RoutingKeyHasher
             }
         }
 
+        key = context.Connection.Id;
         return hash.HashKey(context.Connection.Id);
     }
 

@@ -42,6 +42,51 @@ public sealed class HashRing : BalancingTable
     /// <summary>The owner of each point, in ring order.</summary>
     internal ReadOnlySpan<int> Owners => _owners;
 
+    /// <inheritdoc />
+    /// <remarks>
+    /// Exact: each point owns the arc from its predecessor (exclusive) to itself, wrapping at the end of the space
+    /// (2^64, or the slot count of a slot hash).
+    /// </remarks>
+    public override IReadOnlyList<double> Shares()
+    {
+        var shares = new double[Members.Length];
+        var points = _points;
+        var scale = Scale;
+        for (var i = 0; i < points.Length; i++)
+        {
+            // Unsigned subtraction wraps at 2^64, which is exactly the arc across zero for the first point.
+            double arc = i == 0
+                ? (_slotCount == 0 ? points[0] - points[^1] : points[0] + (double)_slotCount - points[^1])
+                : points[i] - points[i - 1];
+            shares[_owners[i]] += arc * scale;
+        }
+
+        if (points.Length == 1)
+        {
+            shares[_owners[0]] = 1;
+        }
+
+        return shares;
+    }
+
+    /// <inheritdoc />
+    public override IReadOnlyList<TablePoint> Points
+    {
+        get
+        {
+            var result = new TablePoint[_points.Length];
+            for (var i = 0; i < result.Length; i++)
+            {
+                result[i] = new TablePoint(_points[i] * Scale, _owners[i]);
+            }
+
+            return result;
+        }
+    }
+
+    // Maps a hash to its fraction of the space: 2^-64, or one over the slot count.
+    private double Scale => _slotCount == 0 ? 1.0 / 18446744073709551616.0 : 1.0 / _slotCount;
+
     /// <summary>Builds a ring with <paramref name="virtualNodes"/> points per unit of weight (ignored for slot hashes).</summary>
     public static HashRing Create(IEnumerable<Upstream> members, IHashFunction hash, int virtualNodes)
     {

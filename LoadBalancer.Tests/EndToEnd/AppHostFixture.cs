@@ -29,7 +29,9 @@ public class AppHostFixture : IAsyncLifetime
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.LoadBalancer_AppHost>(
             // The proxy's port is not proxied by DCP, so testing does not randomize it: take a free one rather than 5000,
             // which another AppHost (a previous fixture still shutting down, a developer's) may hold.
-            [$"LoadBalancer:Servers={ServerCount}", $"LoadBalancer:ProxyPort={Infrastructure.Ports.Free()}"], cts.Token);
+            [$"LoadBalancer:Servers={ServerCount}", $"LoadBalancer:ProxyPort={Infrastructure.Ports.Free()}", .. Arguments],
+            (options, _) => OnCreating(options),
+            cts.Token);
         builder.Services.AddLogging(logging => logging
             .SetMinimumLevel(LogLevel.Warning)
             .AddFilter("Aspire.Hosting.Dcp", LogLevel.Warning));
@@ -38,6 +40,14 @@ public class AppHostFixture : IAsyncLifetime
         _app = await builder.BuildAsync(cts.Token);
         await _app.StartAsync(cts.Token);
         await _app.ResourceNotifications.WaitForResourceHealthyAsync("proxy", cts.Token);
+    }
+
+    /// <summary>Extra AppHost arguments (configuration) of a derived fixture.</summary>
+    protected virtual IEnumerable<string> Arguments => [];
+
+    /// <summary>Lets a derived fixture change the application options (e.g. turn the dashboard back on).</summary>
+    protected virtual void OnCreating(DistributedApplicationOptions options)
+    {
     }
 
     /// <summary>Lets a derived fixture read or change the app model before it is built.</summary>

@@ -1,0 +1,317 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Globalization;
+using LoadBalancer.Proxy.Forwarding;
+using LoadBalancer.Proxy.Membership;
+using LoadBalancer.Proxy.Ring;
+using Microsoft.Extensions.Options;
+
+namespace LoadBalancer.Proxy.Telemetry;
+
+/// <summary>
+/// The proxy's traces and metrics: one <see cref="ActivitySource"/> and one <see cref="Meter"/>, both named
+/// <see cref="ProxyApplication.TelemetryName"/>.
+/// </summary>
+/// <remarks>
+/// <para>A forwarded request is traced as a proxy span (<see cref="StartProxyActivity"/>) with one child span per attempt
+/// (<see cref="StartAttempt"/>); YARP's HttpClient span and the server's span nest below the attempt, so one request is
+/// one trace client → proxy → server.</para>
+/// <para>Everything here may run per request: when nobody listens, activities are null and instruments are disabled, and
+/// no method allocates beyond what a listening exporter needs (tags travel in a stack-allocated <see cref="TagList"/>).</para>
+/// <para>Keys remapped by a membership change are measured from <see cref="RingState.Changed"/>, on the thread that
+/// publishes the new ring, never on the request path.</para>
+/// </remarks>
+public sealed partial class ProxyTelemetry : IForwardingAttemptObserver, IDisposable
+{
+    /// <summary>Span attribute: the routing key's hash in hex (never the raw key unless configured).</summary>
+    public const string KeyHashAttribute = "loadbalancer.key.hash";
+
+    /// <summary>Span attribute: the raw routing key, only with <see cref="TelemetryOptions.IncludeRoutingKey"/>.</summary>
+    public const string RoutingKeyAttribute = "loadbalancer.routing_key";
+
+    /// <summary>Span and metric attribute: the ring member's name (<c>server2</c>).</summary>
+    public const string MemberAttribute = "loadbalancer.member";
+
+    /// <summary>Span attribute: the 1-based number of this attempt (the proxy span: how many attempts were made).</summary>
+    public const string AttemptAttribute = "loadbalancer.attempt";
+
+    /// <summary>Span attribute: why an attempt is a retry (the previous attempt's outcome).</summary>
+    public const string RetryReasonAttribute = "loadbalancer.retry.reason";
+
+    /// <summary>Metric attribute: how an attempt ended (<see cref="AttemptResult.KindName"/>).</summary>
+    public const string OutcomeAttribute = "loadbalancer.outcome";
+
+    /// <summary>Metric attribute: whether a member may take requests (<c>healthy</c>/<c>unavailable</c>).</summary>
+    public const string MemberStateAttribute = "loadbalancer.member.state";
+
+    /// <summary>Name of the proxy span.</summary>
+    public const string ProxyActivityName = "loadbalancer.proxy";
+
+    /// <summary>Name of an attempt span.</summary>
+    public const string AttemptActivityName = "loadbalancer.attempt";
+
+    // OpenTelemetry semantic conventions (HTTP and general attributes).
+    private const string ServerAddressAttribute = "server.address";
+    private const string ServerPortAttribute = "server.port";
+    private const string ResendCountAttribute = "http.request.resend_count";
+    private const string StatusCodeAttribute = "http.response.status_code";
+    private const string ErrorTypeAttribute = "error.type";
+
+    // The HTTP semantic conventions' advised boundaries for request durations, in seconds.
+    private static readonly double[] DurationBuckets = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
+
+    private const string SuccessOutcome = "success";
+    private const string NoServerOutcome = "no_server";
+
+    // Custom property of the proxy span holding the last failed attempt's outcome: the next attempt's retry reason.
+    private const string LastFailureProperty = "loadbalancer.last_failure";
+
+    private readonly ActivitySource _source;
+    private readonly Meter _meter;
+    private readonly Counter<long> _requests;
+    private readonly Histogram<double> _duration;
+    private readonly Counter<long> _ringChanges;
+    private readonly Gauge<double> _keysRemapped;
+    private readonly RingState _ring;
+    private readonly TelemetryOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<ProxyTelemetry> _logger;
+    private RemapReport? _lastRemap;
+
+    /// <summary>Creates the source and instruments and starts following ring changes.</summary>
+    public ProxyTelemetry(
+        IMeterFactory meterFactory,
+        RingState ring,
+        IOptions<TelemetryOptions> options,
+        TimeProvider time,
+        ILogger<ProxyTelemetry> logger)
+    {
+        _ring = ring;
+        _options = options.Value;
+        _time = time;
+        _logger = logger;
+        _source = new ActivitySource(ProxyApplication.TelemetryName);
+        _meter = meterFactory.Create(new MeterOptions(ProxyApplication.TelemetryName));
+
+        _requests = _meter.CreateCounter<long>(
+            "loadbalancer.upstream.requests", "{request}",
+            "Attempts forwarded to ring members, by member and outcome (AttemptResult.KindName; no_server: none was available).");
+        _duration = _meter.CreateHistogram(
+            "loadbalancer.upstream.duration", "s",
+            "Time from sending an attempt to a member until its response was relayed or the attempt failed.",
+            tags: null,
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
+        _ringChanges = _meter.CreateCounter<long>(
+            "loadbalancer.ring.changes", "{change}", "Ring membership changes (a new table was published).");
+        _keysRemapped = _meter.CreateGauge<double>(
+            "loadbalancer.ring.keys_remapped", "1", "Share of the key space that moved to another member at the last membership change.");
+        _meter.CreateObservableUpDownCounter(
+            "loadbalancer.ring.members", ObserveMembers, "{member}", "Ring members by state: healthy or unavailable (sum: total).");
+
+        _ring.Changed += OnRingChanged;
+    }
+
+    /// <summary>The last membership change's remapped share, or null before the second membership.</summary>
+    public RemapReport? LastRemap => Volatile.Read(ref _lastRemap);
+
+    /// <summary>Whether spans carry the raw key; callers skip reading it otherwise.</summary>
+    public bool IncludeRoutingKey => _options.IncludeRoutingKey;
+
+    /// <summary>
+    /// Starts the proxy span for one forwarded request (child of the incoming request's span), or returns null when
+    /// nobody samples it. <paramref name="routingKey"/> is recorded only with <see cref="IncludeRoutingKey"/>.
+    /// Start it before the retry pipeline runs, so it is <see cref="Activity.Current"/> in every attempt.
+    /// </summary>
+    public Activity? StartProxyActivity(ulong keyHash, string? routingKey = null)
+    {
+        var activity = _source.StartActivity(ProxyActivityName, ActivityKind.Internal);
+        if (activity is { IsAllDataRequested: true })
+        {
+            activity.SetTag(KeyHashAttribute, keyHash.ToString("x16", CultureInfo.InvariantCulture));
+            if (_options.IncludeRoutingKey && routingKey is not null)
+            {
+                activity.SetTag(RoutingKeyAttribute, routingKey);
+            }
+        }
+
+        return activity;
+    }
+
+    /// <summary>
+    /// Records the member that finally served (or last failed), how many attempts were made and what the last one came
+    /// to (<see cref="AttemptResult.KindName"/>), and stops the proxy span.
+    /// </summary>
+    public static void StopProxyActivity(Activity? proxy, Upstream? member, int attempts, string outcome)
+    {
+        if (proxy is null)
+        {
+            return;
+        }
+
+        if (proxy.IsAllDataRequested)
+        {
+            if (member is not null)
+            {
+                proxy.SetTag(MemberAttribute, member.Name);
+                proxy.SetTag(ServerAddressAttribute, member.Address.Host);
+                proxy.SetTag(ServerPortAttribute, member.Address.Port);
+            }
+
+            proxy.SetTag(AttemptAttribute, attempts);
+            if (outcome != SuccessOutcome)
+            {
+                proxy.SetTag(ErrorTypeAttribute, outcome);
+                proxy.SetStatus(ActivityStatusCode.Error);
+            }
+        }
+
+        proxy.Dispose();
+    }
+
+    /// <summary>Counts a request no member could take and stops its proxy span.</summary>
+    public void NoServer(Activity? proxy)
+    {
+        _requests.Add(1, new KeyValuePair<string, object?>(OutcomeAttribute, NoServerOutcome));
+        StopProxyActivity(proxy, null, 0, NoServerOutcome);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Starts the attempt's span (a child of the proxy span); a retry carries the reason, the previous attempt's
+    /// outcome. Returns the span, or, when only metrics listen, the start timestamp (boxed: that case allocates).
+    /// </remarks>
+    public object? AttemptStarting(HttpContext context, Upstream member, int attempt)
+    {
+        var span = StartAttempt(member, attempt);
+        if (span is not null)
+        {
+            return span;
+        }
+
+        return _duration.Enabled ? _time.GetTimestamp() : null;
+    }
+
+    /// <inheritdoc />
+    public void AttemptCompleted(HttpContext context, Upstream member, int attempt, in AttemptResult result, object? state)
+    {
+        var elapsed = TimeSpan.Zero;
+        if (state is Activity span)
+        {
+            StopAttempt(span, result);
+            elapsed = span.Duration;
+        }
+        else if (state is long started)
+        {
+            elapsed = _time.GetElapsedTime(started);
+        }
+
+        var tags = new TagList { { MemberAttribute, member.Name }, { OutcomeAttribute, result.KindName } };
+        _requests.Add(1, tags);
+        if (result.Kind != AttemptKind.BreakerOpen)
+        {
+            // A refused attempt sent nothing: it has no duration to speak of.
+            _duration.Record(elapsed.TotalSeconds, tags);
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _ring.Changed -= OnRingChanged;
+        _source.Dispose();
+        _meter.Dispose();
+    }
+
+    private Activity? StartAttempt(Upstream member, int attempt)
+    {
+        var proxy = Activity.Current;
+        var activity = _source.StartActivity(AttemptActivityName, ActivityKind.Internal);
+        if (activity is { IsAllDataRequested: true })
+        {
+            activity.SetTag(MemberAttribute, member.Name);
+            activity.SetTag(ServerAddressAttribute, member.Address.Host);
+            activity.SetTag(ServerPortAttribute, member.Address.Port);
+            activity.SetTag(AttemptAttribute, attempt);
+            if (attempt > 1)
+            {
+                // Semantic conventions: the number of times the request was sent again (absent on the first send).
+                activity.SetTag(ResendCountAttribute, attempt - 1);
+                activity.SetTag(RetryReasonAttribute, proxy?.GetCustomProperty(LastFailureProperty) as string);
+            }
+        }
+
+        return activity;
+    }
+
+    private static void StopAttempt(Activity span, in AttemptResult result)
+    {
+        if (span.IsAllDataRequested)
+        {
+            if (result.StatusCode > 0)
+            {
+                span.SetTag(StatusCodeAttribute, result.StatusCode);
+            }
+
+            if (result.Kind != AttemptKind.Success)
+            {
+                span.SetTag(ErrorTypeAttribute, result.KindName);
+                span.SetStatus(ActivityStatusCode.Error);
+                // The next attempt's retry reason, kept on the proxy span, which outlives the attempts.
+                span.Parent?.SetCustomProperty(LastFailureProperty, result.KindName);
+            }
+        }
+
+        span.Dispose();
+    }
+
+    private IEnumerable<Measurement<int>> ObserveMembers()
+    {
+        var members = _ring.Current?.Table.Members ?? [];
+        var healthy = 0;
+        foreach (var member in members)
+        {
+            if (member.IsAvailable)
+            {
+                healthy++;
+            }
+        }
+
+        return
+        [
+            new Measurement<int>(healthy, new KeyValuePair<string, object?>(MemberStateAttribute, "healthy")),
+            new Measurement<int>(members.Length - healthy, new KeyValuePair<string, object?>(MemberStateAttribute, "unavailable")),
+        ];
+    }
+
+    private void OnRingChanged(RingSnapshot current, RingSnapshot? previous)
+    {
+        _ringChanges.Add(1);
+        if (previous is null)
+        {
+            return;
+        }
+
+        try
+        {
+            var share = KeySpaceSampler.RemappedShare(previous, current, _options.RemapSampleKeys);
+            Volatile.Write(ref _lastRemap, new RemapReport(previous.Version, current.Version, share, _time.GetUtcNow()));
+            _keysRemapped.Record(share);
+            LogKeysRemapped(_logger, previous.Version, current.Version, share * 100);
+        }
+        catch (Exception ex)
+        {
+            // Telemetry must never break a membership change.
+            LogRemapFailed(_logger, ex);
+        }
+    }
+
+    [LoggerMessage(EventId = 600, Level = LogLevel.Information, Message = "Ring v{From} → v{To}: {Percent:F1}% of keys remapped")]
+    private static partial void LogKeysRemapped(ILogger logger, long from, long to, double percent);
+
+    [LoggerMessage(EventId = 601, Level = LogLevel.Warning, Message = "Measuring the keys remapped by a membership change failed")]
+    private static partial void LogRemapFailed(ILogger logger, Exception exception);
+
+}
+
+/// <summary>The share of keys a membership change moved (ring versions <paramref name="From"/> → <paramref name="To"/>).</summary>
+public sealed record RemapReport(long From, long To, double Share, DateTimeOffset At);

@@ -1,0 +1,20 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace LoadBalancer.Proxy.Telemetry;
+
+/// <summary>What the proxy's traces and metrics record (configuration section <c>Telemetry</c>).</summary>
+public sealed class TelemetryOptions
+{
+    /// <summary>The configuration section.</summary>
+    public const string SectionName = "Telemetry";
+
+    /// <summary>
+    /// Whether spans carry the raw routing key (<c>loadbalancer.routing_key</c>) beside its hash. Off by default: a key
+    /// may be personal data (a user id, an address), and the hash identifies the ring position just as well.
+    /// </summary>
+    public bool IncludeRoutingKey { get; set; }
+
+    /// <summary>How many fixed sample keys measure the share of keys remapped by a membership change.</summary>
+    [Range(100, 1_000_000)]
+    public int RemapSampleKeys { get; set; } = 20_000;
+}

@@ -1,0 +1,101 @@
+using LoadBalancer.Proxy.Membership;
+using LoadBalancer.Proxy.Ring;
+using LoadBalancer.Proxy.Telemetry;
+using LoadBalancer.Tests.Infrastructure;
+using LoadBalancer.Tests.Telemetry;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Playwright;
+
+namespace LoadBalancer.Tests.Browser;
+
+public sealed class RingPageBrowserTests
+{
+    // Debian's chromium as it is: no browser download, no sandbox (root in CI), no network beyond loopback.
+    private static readonly string[] ChromiumArgs =
+    [
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    ];
+
+    [ChromiumFact]
+    public async Task The_live_ring_page_renders_every_server_with_its_health_and_load()
+    {
+        var (proxy, servers) = await TelemetryTestKit.StartAsync(4);
+        await using var _ = proxy;
+        var profile = Directory.CreateTempSubdirectory("lb-chromium-");
+        try
+        {
+            using (var client = proxy.CreateClient())
+            {
+                for (var i = 0; i < 200; i++)
+                {
+                    using var response = await client.GetAsync($"/home?id=page-{i}");
+                    Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                }
+            }
+
+            // One member held out, as an open circuit breaker would (the active health probes, which find it well, leave
+            // that reason alone): the page must show it down and its arcs grey.
+            var members = proxy.App.Services.GetRequiredService<RingState>().Current!.Table.Members;
+            members.Single(m => m.Name == "server4").SetUnavailable(UnavailableReasons.CircuitBreaker, true);
+
+            using var playwright = await Playwright.CreateAsync();
+            await using var browser = await playwright.Chromium.LaunchPersistentContextAsync(profile.FullName, new BrowserTypeLaunchPersistentContextOptions
+            {
+                ExecutablePath = ChromiumFactAttribute.ExecutablePath,
+                Headless = true,
+                Args = ChromiumArgs,
+                ViewportSize = new ViewportSize { Width = 1560, Height = 480 },
+                ColorScheme = ColorScheme.Light,
+                Timeout = 60_000,
+            });
+            var page = browser.Pages.Count > 0 ? browser.Pages[0] : await browser.NewPageAsync();
+            page.SetDefaultTimeout(60_000);
+
+            await page.GotoAsync(new Uri(proxy.Address, RingEndpoints.ViewPath).ToString());
+            await page.WaitForFunctionAsync("() => document.querySelectorAll('tr[data-member]').length === 4");
+
+            foreach (var member in members)
+            {
+                var row = page.Locator($"tr[data-member='{member.Name}']");
+                Assert.Equal(member.Name, await row.Locator(".name").InnerTextAsync());
+                Assert.Equal(member.Served.ToString(System.Globalization.CultureInfo.InvariantCulture), await row.Locator(".served").InnerTextAsync());
+                Assert.Equal(member.Name == "server4" ? "down: CircuitBreaker" : "healthy", await row.Locator(".badge").InnerTextAsync());
+            }
+
+            // The ring: one arc per point (4 members × their virtual nodes; arcs across zero are drawn in two parts),
+            // one load arc per member.
+            var points = 4 * BalancingOptions.DefaultVirtualNodes;
+            Assert.InRange(await page.Locator("#arcs path").CountAsync(), points, points + 2);
+            Assert.Equal(4, await page.Locator("#load path").CountAsync());
+            Assert.Contains("3/4 healthy", await page.Locator("#summary").InnerTextAsync(), StringComparison.Ordinal);
+
+            var screenshot = Path.Combine(RepositoryRoot(), "docs", "images", "ring.png");
+            Directory.CreateDirectory(Path.GetDirectoryName(screenshot)!);
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = screenshot, FullPage = true });
+            Assert.True(new FileInfo(screenshot).Length > 10_000);
+        }
+        finally
+        {
+            foreach (var server in servers)
+            {
+                await server.DisposeAsync();
+            }
+
+            profile.Delete(recursive: true);
+        }
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "LoadBalancer.sln")))
+            {
+                return directory.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("LoadBalancer.sln not found above the test binaries.");
+    }
+}

@@ -1,0 +1,123 @@
+using System.Diagnostics.Metrics;
+using System.Text.Json;
+using LoadBalancer.Proxy.Forwarding;
+using LoadBalancer.Proxy.Membership;
+using LoadBalancer.Proxy.Ring;
+using LoadBalancer.Proxy.Telemetry;
+using LoadBalancer.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace LoadBalancer.Tests.Telemetry;
+
+public sealed class ProxyMetricsTests
+{
+    [Fact]
+    public async Task Requests_per_member_in_the_meter_match_what_each_server_answered()
+    {
+        var (proxy, servers) = await TelemetryTestKit.StartAsync(3);
+        await using var _ = proxy;
+        try
+        {
+            using var recorder = new TelemetryTestKit.Recorder(proxy.App.Services.GetRequiredService<IMeterFactory>());
+            using var client = proxy.CreateClient();
+            var answered = new Dictionary<string, int>();
+            for (var i = 0; i < 300; i++)
+            {
+                using var response = await client.GetAsync($"/home?id=metrics-{i}");
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                // Who really answered: the server's own words, not the proxy's header.
+                var message = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("message").GetString()!;
+                var server = "server" + message["Hello from Server: ".Length..];
+                answered[server] = answered.GetValueOrDefault(server) + 1;
+            }
+
+            var counted = recorder.Of("loadbalancer.upstream.requests")
+                .GroupBy(m => (string)m.Tags[ProxyTelemetry.MemberAttribute]!)
+                .ToDictionary(g => g.Key, g => g.Sum(m => m.Value));
+            Assert.Equal(3, answered.Count);
+            Assert.Equal(answered.OrderBy(p => p.Key).Select(p => (p.Key, (double)p.Value)), counted.OrderBy(p => p.Key).Select(p => (p.Key, p.Value)));
+            Assert.All(recorder.Of("loadbalancer.upstream.requests"), m => Assert.Equal("success", m.Tags[ProxyTelemetry.OutcomeAttribute]));
+
+            var durations = recorder.Of("loadbalancer.upstream.duration");
+            Assert.Equal(300, durations.Length);
+            Assert.All(durations, d => Assert.InRange(d.Value, 0, 60));
+
+            // The ring's own count agrees: Upstream.Served, as /ring reports it.
+            var members = proxy.App.Services.GetRequiredService<RingState>().Current!.Table.Members;
+            Assert.All(members, m => Assert.Equal(answered[m.Name], m.Served));
+
+            recorder.RecordObservable();
+            var states = recorder.Of("loadbalancer.ring.members").ToDictionary(m => (string)m.Tags[ProxyTelemetry.MemberStateAttribute]!, m => m.Value);
+            Assert.Equal(3, states["healthy"]);
+            Assert.Equal(0, states["unavailable"]);
+        }
+        finally
+        {
+            foreach (var server in servers)
+            {
+                await server.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_refused_attempt_and_a_request_without_members_are_counted_by_outcome()
+    {
+        await using var proxy = await TestHost.StartProxyAsync([KeyValuePair.Create("server1", new Uri("http://127.0.0.1:9/"))]);
+        using var recorder = new TelemetryTestKit.Recorder(proxy.App.Services.GetRequiredService<IMeterFactory>());
+        using var client = proxy.CreateClient();
+
+        using (var refused = await client.GetAsync("/home?id=1"))
+        {
+            // Nothing reached a member: as good as no server (failover's answer).
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        }
+
+        var member = proxy.App.Services.GetRequiredService<RingState>().Current!.Table.Members.Single();
+        member.SetUnavailable(UnavailableReasons.HealthProbe, true);
+        using (var none = await client.GetAsync("/home?id=1"))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, none.StatusCode);
+        }
+
+        var requests = recorder.Of("loadbalancer.upstream.requests");
+        Assert.Equal(2, requests.Length);
+        Assert.Equal("connection_failed", requests[0].Tags[ProxyTelemetry.OutcomeAttribute]);
+        Assert.Equal("server1", requests[0].Tags[ProxyTelemetry.MemberAttribute]);
+        Assert.Equal("no_server", requests[1].Tags[ProxyTelemetry.OutcomeAttribute]);
+        Assert.False(requests[1].Tags.ContainsKey(ProxyTelemetry.MemberAttribute));
+
+        recorder.RecordObservable();
+        var states = recorder.Of("loadbalancer.ring.members").ToDictionary(m => (string)m.Tags[ProxyTelemetry.MemberStateAttribute]!, m => m.Value);
+        Assert.Equal(0, states["healthy"]);
+        Assert.Equal(1, states["unavailable"]);
+    }
+
+    [Fact]
+    public void Adding_a_fourth_member_remaps_about_a_quarter_of_the_keys_and_removing_it_moves_them_back()
+    {
+        var ring = new RingState();
+        var (telemetry, meters, provider) = TelemetryTestKit.CreateTelemetry(ring);
+        using var _ = provider;
+        using var __ = telemetry;
+        using var recorder = new TelemetryTestKit.Recorder(meters);
+        var members = Enumerable.Range(1, 4).Select(i => TelemetryTestKit.Member($"server{i}", 1000 + i)).ToArray();
+
+        ring.Publish(TelemetryTestKit.Snapshot(1, members[..3]));
+        Assert.Null(telemetry.LastRemap);
+
+        ring.Publish(TelemetryTestKit.Snapshot(2, members));
+        var added = telemetry.LastRemap!;
+        Assert.Equal((1, 2), (added.From, added.To));
+        // Consistent hashing moves only the new member's share (1/4 ± the ring's imbalance at 160 points), never most keys.
+        Assert.InRange(added.Share, 0.15, 0.35);
+
+        ring.Publish(TelemetryTestKit.Snapshot(3, members[..3]));
+        // The same keys move back: the share is the same figure.
+        Assert.Equal(added.Share, telemetry.LastRemap!.Share, precision: 10);
+
+        var gauge = recorder.Of("loadbalancer.ring.keys_remapped");
+        Assert.Equal([added.Share, added.Share], gauge.Select(g => g.Value));
+        Assert.Equal(3, recorder.Of("loadbalancer.ring.changes").Sum(c => c.Value));
+    }
+}

@@ -1,0 +1,229 @@
+using System.Diagnostics;
+using System.Globalization;
+using LoadBalancer.Proxy;
+using LoadBalancer.Proxy.Forwarding;
+using LoadBalancer.Proxy.Hashing;
+using LoadBalancer.Proxy.Membership;
+using LoadBalancer.Proxy.Telemetry;
+using LoadBalancer.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using OpenTelemetry;
+using OpenTelemetry.Trace;
+
+namespace LoadBalancer.Tests.Telemetry;
+
+public sealed class ProxyTracingTests
+{
+    private static readonly TimeSpan ExportWait = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task A_forwarded_request_is_one_trace_client_proxy_attempt_server()
+    {
+        var exported = new List<Activity>();
+        var (proxy, servers) = await TelemetryTestKit.StartAsync(2, TelemetryTestKit.TraceInto(exported));
+        await using var _ = proxy;
+        try
+        {
+            // The client's own trace: the proxy must continue it (W3C trace context in, and on to the server).
+            using var client = proxy.CreateClient();
+            HttpResponseMessage response;
+            ActivityTraceId traceId;
+            ActivitySpanId rootSpanId;
+            using (var root = TelemetryTestKit.StartRoot())
+            {
+                (traceId, rootSpanId) = (root.TraceId, root.SpanId);
+                response = await client.GetAsync("/home?id=trace-me");
+            }
+
+            using var _response = response;
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var upstream = Assert.Single(response.Headers.GetValues(ProxyRequestHandler.UpstreamHeader));
+
+            // Spans are exported when they stop, some after the response reached us: wait for the server's.
+            var spans = await WaitForSpansAsync(exported, traceId, s => s.Count(a => a.Kind == ActivityKind.Server) >= 2 &&
+                s.Any(a => a.OperationName == ProxyTelemetry.ProxyActivityName));
+            var byId = spans.ToDictionary(a => a.SpanId);
+
+            var clientSpan = Assert.Single(spans, a => a.Kind == ActivityKind.Client && a.ParentSpanId == rootSpanId);
+            var proxyServer = Assert.Single(spans, a => a.Kind == ActivityKind.Server && a.ParentSpanId == clientSpan.SpanId);
+            var proxySpan = Assert.Single(spans, a => a.OperationName == ProxyTelemetry.ProxyActivityName);
+            Assert.Equal(ProxyApplication.TelemetryName, proxySpan.Source.Name);
+            Assert.Equal(proxyServer.SpanId, proxySpan.ParentSpanId);
+            var expectedHash = new XxHash3Function().HashKey("trace-me").ToString("x16", CultureInfo.InvariantCulture);
+            Assert.Equal(expectedHash, proxySpan.GetTagItem(ProxyTelemetry.KeyHashAttribute));
+            Assert.Null(proxySpan.GetTagItem(ProxyTelemetry.RoutingKeyAttribute));
+            Assert.Equal(upstream, proxySpan.GetTagItem(ProxyTelemetry.MemberAttribute));
+            Assert.Equal("127.0.0.1", proxySpan.GetTagItem("server.address"));
+            Assert.Equal(1, proxySpan.GetTagItem(ProxyTelemetry.AttemptAttribute));
+            Assert.Equal(ActivityStatusCode.Unset, proxySpan.Status);
+
+            var attempt = Assert.Single(spans, a => a.OperationName == ProxyTelemetry.AttemptActivityName);
+            Assert.Equal(proxySpan.SpanId, attempt.ParentSpanId);
+            Assert.Equal(upstream, attempt.GetTagItem(ProxyTelemetry.MemberAttribute));
+            Assert.Equal(1, attempt.GetTagItem(ProxyTelemetry.AttemptAttribute));
+            Assert.Null(attempt.GetTagItem("http.request.resend_count"));
+            Assert.Equal(200, attempt.GetTagItem("http.response.status_code"));
+            var member = servers[int.Parse(upstream["server".Length..], CultureInfo.InvariantCulture) - 1];
+            Assert.Equal(member.Address.Port, attempt.GetTagItem("server.port"));
+
+            // The chosen server's span descends from the attempt (through YARP's HttpClient span).
+            var serverSpan = Assert.Single(spans, a => a.Kind == ActivityKind.Server && a != proxyServer);
+            Assert.Contains(attempt.SpanId, Ancestors(serverSpan, byId));
+            Assert.Contains(spans, a => a.Kind == ActivityKind.Client && a.ParentSpanId == attempt.SpanId);
+        }
+        finally
+        {
+            foreach (var server in servers)
+            {
+                await server.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_request_no_member_can_take_is_traced_as_an_error_without_attempts()
+    {
+        var exported = new List<Activity>();
+        await using var proxy = await TestHostsWithoutMembersAsync(exported);
+        var member = proxy.App.Services.GetRequiredService<RingState>().Current!.Table.Members.Single();
+        member.SetUnavailable(Proxy.Ring.UnavailableReasons.HealthProbe, true);
+
+        using var client = proxy.CreateClient();
+        ActivityTraceId traceId;
+        using (var root = TelemetryTestKit.StartRoot())
+        {
+            traceId = root.TraceId;
+            using var response = await client.GetAsync("/home?id=nobody");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        }
+
+        var spans = await WaitForSpansAsync(exported, traceId, s => s.Any(a => a.OperationName == ProxyTelemetry.ProxyActivityName));
+        var proxySpan = Assert.Single(spans, a => a.OperationName == ProxyTelemetry.ProxyActivityName);
+        Assert.Equal(ActivityStatusCode.Error, proxySpan.Status);
+        Assert.Equal("no_server", proxySpan.GetTagItem("error.type"));
+        Assert.Equal(0, proxySpan.GetTagItem(ProxyTelemetry.AttemptAttribute));
+        Assert.DoesNotContain(spans, a => a.OperationName == ProxyTelemetry.AttemptActivityName);
+    }
+
+    [Fact]
+    public async Task Each_retry_is_its_own_child_span_with_its_reason()
+    {
+        var exported = new List<Activity>();
+        await using var live = await TestHost.StartServerAsync("2");
+        // server1 refuses connections (nothing listens on port 9): its keys fail over to server2.
+        await using var proxy = await TestHost.StartProxyAsync(
+            [KeyValuePair.Create("server1", new Uri("http://127.0.0.1:9/")), KeyValuePair.Create("server2", live.Address)],
+            services: TelemetryTestKit.TraceInto(exported));
+        var snapshot = proxy.App.Services.GetRequiredService<RingState>().Current!;
+        var key = Enumerable.Range(0, 1000).Select(i => $"retry-{i}")
+            .First(k => snapshot.Table.Members[snapshot.Table.Pick(snapshot.Hash.HashKey(k), [])].Name == "server1");
+
+        using var client = proxy.CreateClient();
+        ActivityTraceId traceId;
+        using (var root = TelemetryTestKit.StartRoot())
+        {
+            traceId = root.TraceId;
+            using var response = await client.GetAsync($"/home?id={key}");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("server2", Assert.Single(response.Headers.GetValues(ProxyRequestHandler.UpstreamHeader)));
+        }
+
+        var spans = await WaitForSpansAsync(exported, traceId, s => s.Any(a => a.OperationName == ProxyTelemetry.ProxyActivityName));
+        var proxySpan = Assert.Single(spans, a => a.OperationName == ProxyTelemetry.ProxyActivityName);
+        Assert.Equal("server2", proxySpan.GetTagItem(ProxyTelemetry.MemberAttribute));
+        Assert.Equal(2, proxySpan.GetTagItem(ProxyTelemetry.AttemptAttribute));
+        Assert.Equal(ActivityStatusCode.Unset, proxySpan.Status);
+
+        var attempts = spans.Where(a => a.OperationName == ProxyTelemetry.AttemptActivityName)
+            .OrderBy(a => (int)a.GetTagItem(ProxyTelemetry.AttemptAttribute)!).ToArray();
+        Assert.Equal(2, attempts.Length);
+        Assert.All(attempts, a => Assert.Equal(proxySpan.SpanId, a.ParentSpanId));
+
+        Assert.Equal("server1", attempts[0].GetTagItem(ProxyTelemetry.MemberAttribute));
+        Assert.Equal(ActivityStatusCode.Error, attempts[0].Status);
+        Assert.Equal("connection_failed", attempts[0].GetTagItem("error.type"));
+        Assert.Null(attempts[0].GetTagItem(ProxyTelemetry.RetryReasonAttribute));
+
+        Assert.Equal("server2", attempts[1].GetTagItem(ProxyTelemetry.MemberAttribute));
+        Assert.Equal("connection_failed", attempts[1].GetTagItem(ProxyTelemetry.RetryReasonAttribute));
+        Assert.Equal(1, attempts[1].GetTagItem("http.request.resend_count"));
+        Assert.Equal(200, attempts[1].GetTagItem("http.response.status_code"));
+        Assert.Equal(ActivityStatusCode.Unset, attempts[1].Status);
+    }
+
+    [Fact]
+    public void The_raw_routing_key_is_recorded_only_when_configured()
+    {
+        var ring = new RingState();
+        var exported = new List<Activity>();
+        using var tracer = Sdk.CreateTracerProviderBuilder().AddSource(ProxyApplication.TelemetryName).AddInMemoryExporter(exported).Build();
+        using var provider = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        foreach (var include in new[] { false, true })
+        {
+            using var telemetry = new ProxyTelemetry(
+                provider.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), ring,
+                Microsoft.Extensions.Options.Options.Create(new TelemetryOptions { IncludeRoutingKey = include }),
+                TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<ProxyTelemetry>.Instance);
+            using var root = TelemetryTestKit.StartRoot();
+            ProxyTelemetry.StopProxyActivity(telemetry.StartProxyActivity(1, "user-42"), null, 0, "no_server");
+            root.Stop();
+            var span = Assert.Single(TelemetryTestKit.SpansOf(exported, root.TraceId));
+            Assert.Equal(include ? "user-42" : null, span.GetTagItem(ProxyTelemetry.RoutingKeyAttribute));
+        }
+    }
+
+    [Fact]
+    public async Task The_proxy_records_the_decoded_raw_key_when_configured_to()
+    {
+        var exported = new List<Activity>();
+        await using var proxy = await TestHost.StartProxyAsync(
+            [KeyValuePair.Create("server1", new Uri("http://127.0.0.1:9/"))],
+            new Dictionary<string, string?> { ["Telemetry:IncludeRoutingKey"] = "true" },
+            TelemetryTestKit.TraceInto(exported));
+        using var client = proxy.CreateClient();
+        ActivityTraceId traceId;
+        using (var root = TelemetryTestKit.StartRoot())
+        {
+            traceId = root.TraceId;
+            using var response = await client.GetAsync("/home?id=user%2042");
+        }
+
+        var spans = await WaitForSpansAsync(exported, traceId, s => s.Any(a => a.OperationName == ProxyTelemetry.ProxyActivityName));
+        var proxySpan = Assert.Single(spans, a => a.OperationName == ProxyTelemetry.ProxyActivityName);
+        Assert.Equal("user 42", proxySpan.GetTagItem(ProxyTelemetry.RoutingKeyAttribute));
+        Assert.Equal(new XxHash3Function().HashKey("user 42").ToString("x16", CultureInfo.InvariantCulture), proxySpan.GetTagItem(ProxyTelemetry.KeyHashAttribute));
+    }
+
+    private static async Task<TestHost> TestHostsWithoutMembersAsync(List<Activity> exported) =>
+        await TestHost.StartProxyAsync(
+            [KeyValuePair.Create("server1", new Uri("http://127.0.0.1:9/"))],
+            services: TelemetryTestKit.TraceInto(exported));
+
+    private static async Task<Activity[]> WaitForSpansAsync(List<Activity> exported, ActivityTraceId traceId, Func<Activity[], bool> complete)
+    {
+        using var cts = new CancellationTokenSource(ExportWait);
+        while (true)
+        {
+            var spans = TelemetryTestKit.SpansOf(exported, traceId);
+            if (complete(spans))
+            {
+                return spans;
+            }
+
+            if (cts.IsCancellationRequested)
+            {
+                Assert.Fail($"The trace is incomplete after {ExportWait}: {string.Join(", ", spans.Select(s => $"{s.Kind} {s.OperationName}"))}; all: {string.Join(", ", exported.ToArray().Select(s => $"{s.TraceId} {s.OperationName}"))}");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    private static IEnumerable<ActivitySpanId> Ancestors(Activity span, Dictionary<ActivitySpanId, Activity> byId)
+    {
+        for (var current = span; byId.TryGetValue(current.ParentSpanId, out var parent); current = parent)
+        {
+            yield return parent.SpanId;
+        }
+    }
+}
