@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using LoadBalancer.Proxy.Forwarding;
 using LoadBalancer.Proxy.Membership;
+using LoadBalancer.Proxy.Telemetry;
 
 namespace LoadBalancer.Proxy.Health;
 
@@ -36,7 +37,7 @@ public sealed class HealthMetrics
     public void AvailabilityChanged(string member, bool available, string source) =>
         _availabilityChanges.Add(1, new TagList
         {
-            { "loadbalancer.upstream", member },
+            { ProxyTelemetry.MemberAttribute, member },
             { "loadbalancer.upstream.state", available ? "up" : "down" },
             { "loadbalancer.source", source },
         });
@@ -45,7 +46,7 @@ public sealed class HealthMetrics
     public void BreakerTransition(string member, string state) =>
         _breakerTransitions.Add(1, new TagList
         {
-            { "loadbalancer.upstream", member },
+            { ProxyTelemetry.MemberAttribute, member },
             { "loadbalancer.circuit_breaker.state", state },
         });
 
@@ -63,7 +64,7 @@ public sealed class HealthMetrics
 
         foreach (var member in snapshot.Table.Members)
         {
-            yield return new Measurement<int>(member.IsAvailable ? 1 : 0, new KeyValuePair<string, object?>("loadbalancer.upstream", member.Name));
+            yield return new Measurement<int>(member.IsAvailable ? 1 : 0, new KeyValuePair<string, object?>(ProxyTelemetry.MemberAttribute, member.Name));
         }
     }
 }
