@@ -24,9 +24,9 @@ public sealed class AdminMetrics
 
     /// <summary>Counts one admin call.</summary>
     public void Request(string endpoint, int statusCode) =>
-        _requests.Add(1, new KeyValuePair<string, object?>("http.route", endpoint), new KeyValuePair<string, object?>("http.response.status_code", statusCode));
+        _requests.Add(1, new KeyValuePair<string, object?>("loadbalancer.admin.endpoint", endpoint), new KeyValuePair<string, object?>("http.response.status_code", statusCode));
 
     /// <summary>Counts members an admin call added (<c>add</c>) or removed (<c>rm</c>).</summary>
     public void MembersChanged(string endpoint, int count) =>
-        _membersChanged.Add(count, new KeyValuePair<string, object?>("http.route", endpoint));
+        _membersChanged.Add(count, new KeyValuePair<string, object?>("loadbalancer.admin.endpoint", endpoint));
 }

@@ -165,10 +165,10 @@ public sealed class AdminUnderLoadTests
         await SendAsync(client, Remove("""{"n":2}"""));
         await SendAsync(client, Remove("""{"n":5}"""));
 
-        Assert.Equal(1, counts.GetValueOrDefault($"{AdminMetrics.RequestsName} endpoint=rep http.response.status_code=200"));
-        Assert.Equal(1, counts.GetValueOrDefault($"{AdminMetrics.RequestsName} endpoint=rm http.response.status_code=200"));
-        Assert.Equal(1, counts.GetValueOrDefault($"{AdminMetrics.RequestsName} endpoint=rm http.response.status_code=409"));
-        Assert.Equal(2, counts.GetValueOrDefault($"{AdminMetrics.MembersChangedName} endpoint=rm"));
+        Assert.Equal(1, counts.GetValueOrDefault($"{AdminMetrics.RequestsName} loadbalancer.admin.endpoint=rep http.response.status_code=200"));
+        Assert.Equal(1, counts.GetValueOrDefault($"{AdminMetrics.RequestsName} loadbalancer.admin.endpoint=rm http.response.status_code=200"));
+        Assert.Equal(1, counts.GetValueOrDefault($"{AdminMetrics.RequestsName} loadbalancer.admin.endpoint=rm http.response.status_code=409"));
+        Assert.Equal(2, counts.GetValueOrDefault($"{AdminMetrics.MembersChangedName} loadbalancer.admin.endpoint=rm"));
     }
 
     [Fact]
