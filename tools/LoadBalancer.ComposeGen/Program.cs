@@ -2,7 +2,7 @@ using LoadBalancer.ComposeGen.Compose;
 using LoadBalancer.ComposeGen.Manifest;
 
 // Usage: LoadBalancer.ComposeGen --manifest <aspire-manifest.json> [--output docker-compose.yml] [--check]
-// scripts/generate-compose.sh publishes the AppHost's manifest and runs this; see docs/readme/docker.md.
+// scripts/generate-compose.sh publishes the AppHost's manifest and runs this; see the Plain Docker section of README.md.
 string? manifestPath = null;
 var outputPath = "docker-compose.yml";
 var check = false;

@@ -13,7 +13,7 @@ public static class ComposeFile
     private const string Header =
         "# Generated from the AppHost's Aspire manifest by tools/LoadBalancer.ComposeGen: do not edit by hand.\n" +
         "# Regenerate with scripts/generate-compose.sh (e.g. scripts/generate-compose.sh LoadBalancer:Servers=5);\n" +
-        "# a test fails when this file no longer matches the AppHost. See docs/readme/docker.md.\n";
+        "# a test fails when this file no longer matches the AppHost. See the Plain Docker section of README.md.\n";
 
     /// <summary>The compose file's text.</summary>
     public static string ToYaml(ComposeModel model)

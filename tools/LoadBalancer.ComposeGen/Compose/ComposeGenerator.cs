@@ -63,7 +63,7 @@ public static class ComposeGenerator
                 default:
                     throw new NotSupportedException(
                         $"Resource '{resource.Name}' has type '{resource.Type}', which ComposeGen does not map " +
-                        "(project and parameter resources only; see docs/readme/docker.md).");
+                        "(project and parameter resources only; see the Plain Docker section of README.md).");
             }
         }
 

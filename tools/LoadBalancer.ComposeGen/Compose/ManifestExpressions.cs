@@ -79,7 +79,7 @@ internal sealed partial class ManifestExpressions(IReadOnlyDictionary<string, Ma
 
     private static NotSupportedException Unsupported(string owner, string name, string path, string why) =>
         new($"Resource '{owner}': cannot translate '{{{name}.{path}}}' to compose: {why}. " +
-            "ComposeGen maps project endpoints and parameters only (see docs/readme/docker.md).");
+            "ComposeGen maps project endpoints and parameters only (see the Plain Docker section of README.md).");
 
     [GeneratedRegex(@"\{(?<resource>[A-Za-z0-9_-]+)\.(?<path>[A-Za-z0-9_.-]+)\}")]
     private static partial Regex Expression();
