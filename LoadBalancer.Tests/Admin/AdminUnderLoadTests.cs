@@ -18,15 +18,8 @@ public sealed class AdminUnderLoadTests
     [Fact]
     public async Task Parallel_adds_and_removes_while_5000_requests_route_fail_no_request_and_end_consistent()
     {
-        await using var s1 = await TestHost.StartServerAsync("1");
-        await using var s2 = await TestHost.StartServerAsync("2");
-        await using var s3 = await TestHost.StartServerAsync("3");
-        await using var proxy = await TestHost.StartProxyAsync(new Dictionary<string, Uri>
-        {
-            ["server1"] = s1.Address,
-            ["server2"] = s2.Address,
-            ["server3"] = s3.Address,
-        });
+        await using var cluster = await TestCluster.StartAsync(3);
+        var proxy = cluster.Proxy;
         using var client = proxy.CreateClient();
         using var adminClient = proxy.CreateClient();
 

@@ -11,15 +11,8 @@ public sealed class ProxyForwardingTests
     [Fact]
     public async Task Requests_reach_the_ring_member_named_in_the_upstream_header()
     {
-        await using var s1 = await TestHost.StartServerAsync("1");
-        await using var s2 = await TestHost.StartServerAsync("2");
-        await using var s3 = await TestHost.StartServerAsync("3");
-        await using var proxy = await TestHost.StartProxyAsync(new Dictionary<string, Uri>
-        {
-            ["server1"] = s1.Address,
-            ["server2"] = s2.Address,
-            ["server3"] = s3.Address,
-        });
+        await using var cluster = await TestCluster.StartAsync(3);
+        var proxy = cluster.Proxy;
         using var client = proxy.CreateClient();
 
         var seen = new HashSet<string>();
