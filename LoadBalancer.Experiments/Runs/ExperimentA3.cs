@@ -80,17 +80,23 @@ public static class ExperimentA3
                 ["failed after the stop", N(timeline.FailedDuringOutage)],
                 [$"stop command for {StoppedServer}", $"at {F(stopIssued, "0.0")} s, done at {F(stopped, "0.0")} s"],
                 [$"{StoppedServer} last answered before the restart", $"at {F(timeline.LastAnswerBeforeRestart, "0.0")} s"],
-                ["detection (stop → last failed request before the restart)", timeline.FailedDuringOutage == 0 ? "no client saw a failure" : $"{F(timeline.ClientsAffectedFor, "0.0")} s"],
+                ["detection (stop → last failed request before the restart)", Detection(timeline)],
                 [$"start command for {StoppedServer}", $"at {F(startIssued, "0.0")} s, done at {F(started, "0.0")} s"],
                 [$"rejoin (start → first answer from {StoppedServer})", rejoin],
             ])}
             Load: {F(settings.OutageRate, "0")} requests/s paced, {settings.Concurrency} in flight at most, random six-digit ids; the stop is
             Aspire's `{nameof(Aspire.Hosting.ApplicationModel.KnownResourceCommands.StopCommand)}` (a graceful stop, exit code 0).
-            Detection as clients see it: after the last failed request the proxy routed the stopped server's keys elsewhere.
+            Detection as clients see it: after the last failed request the proxy routed the stopped server's keys elsewhere;
+            failures that go on until the restart mean it never did.
 
             """;
         return (timeline, new ExperimentReport(Key, markdown, [chart]));
     }
+
+    private static string Detection(OutageTimeline timeline) =>
+        timeline.FailedDuringOutage == 0 ? "no client saw a failure"
+        : timeline.DetectedBeforeRestart ? $"{F(timeline.ClientsAffectedFor, "0.0")} s"
+        : "not detected: failures went on until the restart";
 
     private static async Task WaitUntilAsync(Stopwatch clock, double seconds, CancellationToken cancellationToken)
     {

@@ -47,9 +47,19 @@ public sealed class OutageTimeline
 
         var outageFailures = all.Where(a => a.Server is null && a.Seconds >= stopIssued && a.Seconds < startIssued).ToArray();
         ClientsAffectedFor = outageFailures.Length == 0 ? 0 : outageFailures[^1].Seconds - stopIssued;
+        DetectedBeforeRestart = outageFailures.Length == 0 || outageFailures[^1].Seconds < startIssued - QuietBeforeRestart;
         var rejoin = all.FirstOrDefault(a => a.Server == stoppedServer && a.Seconds >= startIssued);
         RejoinAfter = rejoin.Server is null ? null : rejoin.Seconds - startIssued;
     }
+
+    /// <summary>
+    /// How long before the restart failures must have stopped for the outage to count as detected: failures that go
+    /// on until the restart mean the proxy never routed around the stopped server.
+    /// </summary>
+    public const double QuietBeforeRestart = 1.0;
+
+    /// <summary>True when failures (if any) stopped well before the restart: the proxy detected the outage.</summary>
+    public bool DetectedBeforeRestart { get; }
 
     /// <summary>The servers, in name order.</summary>
     public IReadOnlyList<string> Servers { get; }

@@ -31,7 +31,8 @@ public sealed class AspireSystemLauncher(TimeSpan startTimeout) : ISystemLaunche
             .SetMinimumLevel(LogLevel.Warning)
             .AddFilter("Aspire.Hosting.Dcp", LogLevel.Error)
             .AddFilter("Aspire.Hosting", LogLevel.Error)
-            .AddFilter("LoadBalancer.AppHost.Resources", LogLevel.Warning));
+            .AddFilter("LoadBalancer.AppHost.Resources", LogLevel.Warning)
+            .AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None));
 
         var app = await builder.BuildAsync(timeout.Token).ConfigureAwait(false);
         try
