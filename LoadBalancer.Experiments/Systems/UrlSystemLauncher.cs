@@ -5,6 +5,9 @@ namespace LoadBalancer.Experiments.Systems;
 /// <summary>Targets a proxy that is already running (<c>--url</c>); it cannot change N, settings or stop servers.</summary>
 public sealed class UrlSystemLauncher : ISystemLauncher
 {
+    /// <summary>The server count the running proxy is assumed to have (the AppHost's default).</summary>
+    public const int DefaultServers = 3;
+
     private readonly Uri _proxy;
 
     /// <summary>Targets <paramref name="proxy"/>, which must be a loopback address.</summary>
@@ -25,9 +28,10 @@ public sealed class UrlSystemLauncher : ISystemLauncher
     /// <inheritdoc />
     public Task<ISystemUnderTest> StartAsync(SystemSpec spec, CancellationToken cancellationToken)
     {
-        if (spec.Algorithm is not null || spec.HashFunction is not null)
+        // The running proxy has one fixed membership and configuration: only A-1's default system (N = 3) fits.
+        if (spec.Servers != DefaultServers || spec.Algorithm is not null || spec.HashFunction is not null)
         {
-            throw new ExperimentSkippedException($"{spec} needs other proxy settings: run without --url so the tool starts the AppHost.");
+            throw new ExperimentSkippedException($"{spec} needs another system than the running proxy: run without --url so the tool starts the AppHost.");
         }
 
         return Task.FromResult<ISystemUnderTest>(new UrlSystem(_proxy));

@@ -150,6 +150,11 @@ public sealed class ExperimentStatisticsTests
 
         await Assert.ThrowsAsync<LoadBalancer.Experiments.Systems.ExperimentSkippedException>(
             () => launcher.StartAsync(new LoadBalancer.Experiments.Systems.SystemSpec(3, "Maglev"), CancellationToken.None));
+        await Assert.ThrowsAsync<LoadBalancer.Experiments.Systems.ExperimentSkippedException>(
+            () => launcher.StartAsync(new LoadBalancer.Experiments.Systems.SystemSpec(5), CancellationToken.None));
+        await using var system = await launcher.StartAsync(new LoadBalancer.Experiments.Systems.SystemSpec(3), CancellationToken.None);
+        Assert.Equal(new Uri("http://127.0.0.1:5000"), system.ProxyAddress);
+        Assert.False(system.CanControlServers);
     }
 
     [Fact]
