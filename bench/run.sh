@@ -100,6 +100,7 @@ PID[ours]=$LAST_PID
 port=$(free_port); URL[yarp]="http://127.0.0.1:$port"
 ASPNETCORE_URLS="${URL[yarp]}" BENCH_UPSTREAMS="http://127.0.0.1:$S1,http://127.0.0.1:$S2,http://127.0.0.1:$S3" \
   start yarp dotnet "$WORK/bin/YarpBaseline/YarpBaseline.dll"
+PID[yarp]=$LAST_PID
 
 fill() { sed -e "s|@WORK@|$WORK|g" -e "s|@PORT@|$1|g" -e "s|@S1@|$S1|g" -e "s|@S2@|$S2|g" -e "s|@S3@|$S3|g" "$2" >"$3"; }
 
@@ -132,7 +133,7 @@ for round in $(seq 1 "$ROUNDS"); do
   done
 done
 
-# --- allocations per request of our proxy (dotnet-counters, optional) ----------------------------------------------
+# --- allocations per request (dotnet-counters, optional): ours against plain YARP -----------------------------------
 ALLOC=""
 if [[ "$PROFILE" == 1 ]]; then
   COUNTERS="$(command -v dotnet-counters || echo "$HOME/.dotnet/tools/dotnet-counters")"
@@ -141,15 +142,18 @@ if [[ "$PROFILE" == 1 ]]; then
     dotnet tool install -g dotnet-counters >/dev/null 2>&1 || true
   fi
   if [[ -x "$COUNTERS" ]]; then
-    log "profiling our proxy: allocations during a ${DURATION}s run"
-    "$COUNTERS" collect -p "${PID[ours]}" --counters System.Runtime --format csv -o "$WORK/counters.csv" \
-      --refresh-interval 1 --duration "00:00:00:$(printf '%02d' $((DURATION + 4)))" </dev/null >"$WORK/counters.log" 2>&1 &
-    COUNTERS_PID=$!
-    PIDS+=("$COUNTERS_PID")
-    sleep 2
-    line=$(measure ours "$DURATION")
-    wait "$COUNTERS_PID" 2>/dev/null || true
-    ALLOC=$(python3 "$BENCH/config/alloc_per_request.py" "$WORK/counters.csv" "$line" || true)
+    window=$((DURATION + 4))
+    for t in ours yarp; do
+      log "profiling $t: allocations during a ${DURATION}s run"
+      "$COUNTERS" collect -p "${PID[$t]}" --counters System.Runtime --format csv -o "$WORK/counters-$t.csv" \
+        --refresh-interval 1 --duration "$(printf '00:00:%02d:%02d' $((window / 60)) $((window % 60)))" </dev/null >"$WORK/counters-$t.log" 2>&1 &
+      COUNTERS_PID=$!
+      PIDS+=("$COUNTERS_PID")
+      sleep 2
+      line=$(measure "$t" "$DURATION")
+      wait "$COUNTERS_PID" 2>/dev/null || true
+      ALLOC+="- $t: $(python3 "$BENCH/config/alloc_per_request.py" "$WORK/counters-$t.csv" "$line" || echo "no figure")"$'\n'
+    done
   fi
 fi
 

@@ -50,20 +50,10 @@ public static class ChartWriter
         errors.YErrorNegative = points.Select(p => p.Distribution.Mean - p.Distribution.Min).ToArray();
         errors.Color = Colors.GetColor(0);
         errors.LineWidth = 2;
-        var min = plot.Add.Scatter(xs, points.Select(p => (double)p.Distribution.Min).ToArray());
-        min.LegendText = "least loaded";
-        min.LineWidth = 0;
-        min.MarkerShape = MarkerShape.FilledTriangleDown;
-        min.MarkerSize = 9;
-        min.Color = Colors.GetColor(3);
-        var max = plot.Add.Scatter(xs, points.Select(p => (double)p.Distribution.Max).ToArray());
-        max.LegendText = "most loaded";
-        max.LineWidth = 0;
-        max.MarkerShape = MarkerShape.FilledTriangleUp;
-        max.MarkerSize = 9;
-        max.Color = Colors.GetColor(1);
+        AddMarkers(plot, xs, points.Select(p => (double)p.Distribution.Min).ToArray(), "least loaded", MarkerShape.FilledTriangleDown, Colors.GetColor(3));
+        AddMarkers(plot, xs, points.Select(p => (double)p.Distribution.Max).ToArray(), "most loaded", MarkerShape.FilledTriangleUp, Colors.GetColor(1));
         plot.Axes.Bottom.SetTicks(xs, points.Select(p => $"N={p.Servers}").ToArray());
-        plot.Axes.Margins(bottom: 0);
+        plot.Axes.SetLimitsY(0, points.Max(p => p.Distribution.Max) * 1.1);
         plot.Title(title);
         plot.YLabel("requests per server");
         plot.ShowLegend(Alignment.UpperRight);
@@ -148,8 +138,14 @@ public static class ChartWriter
 
     /// <summary>A-4: one line per variant against N (peak-to-mean, or share of keys moved), with an optional ideal line.</summary>
     public static void SeriesByServerCount(
-        string path, string title, string yLabel, IReadOnlyList<(string Label, IReadOnlyDictionary<int, double> Values)> series, (string Label, IReadOnlyDictionary<int, double> Values)? ideal = null)
+        string path,
+        string title,
+        string yLabel,
+        IReadOnlyList<(string Label, IReadOnlyDictionary<int, double> Values)> series,
+        (string Label, IReadOnlyDictionary<int, double> Values)? ideal = null,
+        Func<int, string>? tickLabel = null)
     {
+        tickLabel ??= n => $"N={n}";
         var plot = new Plot();
         var index = 0;
         foreach (var (label, values) in series.Where(s => s.Values.Count > 0))
@@ -170,12 +166,22 @@ public static class ChartWriter
         }
 
         var ns = series.SelectMany(s => s.Values.Keys).Distinct().Order().ToArray();
-        plot.Axes.Bottom.SetTicks(ns.Select(n => (double)n).ToArray(), ns.Select(n => $"N={n}").ToArray());
-        plot.Axes.Margins(bottom: 0);
+        plot.Axes.Bottom.SetTicks(ns.Select(n => (double)n).ToArray(), ns.Select(tickLabel).ToArray());
+        plot.Axes.Margins(bottom: 0.1);
         plot.Title(title);
         plot.YLabel(yLabel);
         plot.ShowLegend(Alignment.UpperRight);
         Save(plot, path);
+    }
+
+    private static void AddMarkers(Plot plot, double[] xs, double[] ys, string label, MarkerShape shape, Color color)
+    {
+        var markers = plot.Add.Scatter(xs, ys);
+        markers.LegendText = label;
+        markers.LineWidth = 0;
+        markers.MarkerShape = shape;
+        markers.MarkerSize = 9;
+        markers.Color = color;
     }
 
     private static void Save(Plot plot, string path, int width = Width)

@@ -66,7 +66,8 @@ public static class ExperimentA4
                 [.. built.Select(s => (s.Variant.Label, (IReadOnlyDictionary<int, double>)s.Balance.ToDictionary(b => b.Key, b => b.Value.PeakToMean)))]);
             ChartWriter.SeriesByServerCount(disruptionChart, "A-4: share of keys moved when server N+1 joins N", "share of keys moved",
                 [.. built.Select(s => (s.Variant.Label, s.MovedOnJoin))],
-                ("ideal 1/(N+1)", Enumerable.Range(2, 4).ToDictionary(n => n, n => Disruption.IdealOnJoin(n))));
+                ("ideal 1/(N+1)", Enumerable.Range(2, 4).ToDictionary(n => n, n => Disruption.IdealOnJoin(n))),
+                n => $"{n}→{n + 1}");
             charts.Add(balanceChart);
             charts.Add(disruptionChart);
         }

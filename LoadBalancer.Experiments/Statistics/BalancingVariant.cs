@@ -39,7 +39,8 @@ public sealed record BalancingVariant(string Algorithm, string HashFunction)
         {
             table = null;
             hash = null;
-            error = ex.Message;
+            // "Unknown hash function 'X'." without the "(Parameter 'options')" tail.
+            error = ex.ParamName is null ? ex.Message : ex.Message.Replace($" (Parameter '{ex.ParamName}')", "", StringComparison.Ordinal);
             return false;
         }
     }

@@ -58,7 +58,8 @@ for peer in ["nginx", "haproxy", "yarp", "direct"]:
     if "ours" in runs and peer in runs:
         out.append(f"| {peer} | {mean('ours', 'rps') / mean(peer, 'rps'):.2f}× | {mean('ours', 'p99_us') / max(1, mean(peer, 'p99_us')):.2f}× |")
 
-if args.alloc:
-    out.append(f"\nProfile of our proxy during one more {args.duration} s run (dotnet-counters, System.Runtime): {args.alloc}")
+if args.alloc.strip():
+    out.append(f"\nAllocations during one more {args.duration} s run each (dotnet-counters, System.Runtime; whole process, so Kestrel's and YARP's own allocations are in):\n")
+    out.append(args.alloc.rstrip())
 out.append("")
 open(args.out, "w").write("\n".join(out) + "\n")
