@@ -90,7 +90,8 @@ public static class ExperimentA4
             Peak-to-mean:
 
             {Table(["variant", .. ns.Select(n => $"N={n}")], sweeps.Select(s => (IReadOnlyList<string>)[s.Variant.Label, .. ns.Select(n => s.Balance.TryGetValue(n, out var d) ? F(d.PeakToMean) : "–")]))}
-            Share of keys moved when server N+1 joins N servers (ideal: only the newcomer's share, 1/(N+1)):
+            Share of keys moved when server N+1 joins N servers (ideal: only the newcomer's share, 1/(N+1)). Fewer is not
+            better: it means the newcomer took less than its share (compare its peak-to-mean above).
 
             {Table(["variant", .. ns[..^1].Select(n => $"{n}→{n + 1}")], [
                 ["ideal", .. ns[..^1].Select(n => Percent(Disruption.IdealOnJoin(n)))],
