@@ -1,0 +1,107 @@
+using LoadBalancer.Experiments.Charts;
+using LoadBalancer.Experiments.Load;
+using LoadBalancer.Experiments.Statistics;
+using LoadBalancer.Experiments.Systems;
+using static LoadBalancer.Experiments.Runs.Markdown;
+
+namespace LoadBalancer.Experiments.Runs;
+
+/// <summary>
+/// A-4: the seed's quadratic hash (<c>Assignment</c>) against our hashes and algorithms. Distribution for N = 3
+/// measured end to end (one AppHost per variant), balance and disruption for N = 2..6 on the proxy's own tables.
+/// </summary>
+public static class ExperimentA4
+{
+    /// <summary>The section key.</summary>
+    public const string Key = "A-4";
+
+    /// <summary>Runs A-4 over <paramref name="variants"/> and writes <c>a4-distribution.png</c>, <c>a4-balance.png</c>, <c>a4-disruption.png</c>.</summary>
+    public static async Task<ExperimentReport> RunAsync(ExperimentContext context, IReadOnlyList<BalancingVariant> variants, CancellationToken cancellationToken)
+    {
+        var settings = context.Settings;
+        var distributions = new List<(string Label, Distribution Distribution)>();
+        var rows = new List<IReadOnlyList<string>>();
+        foreach (var variant in variants)
+        {
+            // A name this build does not know is reported, not fatal: other variants still run.
+            if (!variant.TryBuild(["server1"], out _, out _, out var unknown))
+            {
+                context.Progress.Note($"A-4 {variant.Label}: not available in this build ({unknown})");
+                rows.Add([variant.Label, "–", "–", "–", $"not available: {unknown}"]);
+                continue;
+            }
+
+            try
+            {
+                await using var system = await context.StartAsync(new SystemSpec(3, variant.Algorithm, variant.HashFunction), cancellationToken).ConfigureAwait(false);
+                var load = await context.SendAsync(system, $"A-4: {variant.Label}, N=3", cancellationToken).ConfigureAwait(false);
+                var distribution = Distribution.FromAnswers(system.Servers, load.AnsweredBy);
+                distributions.Add((variant.Label, distribution));
+                rows.Add([variant.Label, string.Join(" / ", distribution.Counts.Select(c => N(c.Value))), F(distribution.PeakToMean), Percent(distribution.CoefficientOfVariation), $"{load.Failed} failed"]);
+            }
+            catch (Exception ex) when (ex is SystemStartException or ExperimentSkippedException)
+            {
+                context.Progress.Note($"A-4 {variant.Label}: {ex.Message}");
+                rows.Add([variant.Label, "–", "–", "–", ex.Message]);
+            }
+        }
+
+        var charts = new List<string>();
+        var distributionChart = settings.ChartPath("a4-distribution.png");
+        if (distributions.Count > 0)
+        {
+            ChartWriter.GroupedRequestsPerServer(distributionChart, $"A-4: {N(settings.Requests)} requests on N = 3 per variant (end to end)", distributions);
+            charts.Add(distributionChart);
+        }
+
+        // Balance and disruption are properties of the tables: computed in process on the proxy's own code, same ids.
+        var ids = RequestIds.Create(settings.Requests);
+        var sweeps = variants.Select(v => VariantSweep.Compute(v, ids, 2, 6)).ToArray();
+        var built = sweeps.Where(s => s.Error is null).ToArray();
+        var balanceChart = settings.ChartPath("a4-balance.png");
+        var disruptionChart = settings.ChartPath("a4-disruption.png");
+        if (built.Length > 0)
+        {
+            ChartWriter.SeriesByServerCount(balanceChart, "A-4: peak-to-mean by N (1.0 = perfectly even)", "peak-to-mean",
+                [.. built.Select(s => (s.Variant.Label, (IReadOnlyDictionary<int, double>)s.Balance.ToDictionary(b => b.Key, b => b.Value.PeakToMean)))]);
+            ChartWriter.SeriesByServerCount(disruptionChart, "A-4: share of keys moved when server N+1 joins N", "share of keys moved",
+                [.. built.Select(s => (s.Variant.Label, s.MovedOnJoin))],
+                ("ideal 1/(N+1)", Enumerable.Range(2, 4).ToDictionary(n => n, n => Disruption.IdealOnJoin(n))),
+                n => $"{n}→{n + 1}");
+            charts.Add(balanceChart);
+            charts.Add(disruptionChart);
+        }
+
+        var ns = Enumerable.Range(2, 5).ToArray();
+        var markdown = $"""
+            ## A-4: the seed's hash against ours, and the other algorithms
+
+            `Assignment` is the seed's H(i) = i² + 2i + 17 and Φ(i, j) = i² + j² + 2j + 25 over 512 slots; `XxHash3` is our default.
+
+            ### Distribution on N = 3 ({N(settings.Requests)} requests each, end to end)
+
+            {(distributions.Count > 0 ? Image("A-4: requests per server for each variant", distributionChart) : "_No variant could be measured end to end._")}
+
+            {Table(["variant", "requests per server", "peak-to-mean", "coefficient of variation", "notes"], rows)}
+            ### Balance and disruption for N = 2..6 (the proxy's own tables, same {N(ids.Length)} ids)
+
+            {(built.Length > 0 ? Image("A-4: peak-to-mean by N", balanceChart) + "\n\n" + Image("A-4: share of keys moved on a join", disruptionChart) : "")}
+
+            Peak-to-mean:
+
+            {Table(["variant", .. ns.Select(n => $"N={n}")], sweeps.Select(s => (IReadOnlyList<string>)[s.Variant.Label, .. ns.Select(n => s.Balance.TryGetValue(n, out var d) ? F(d.PeakToMean) : "–")]))}
+            Share of keys moved when server N+1 joins N servers (ideal: only the newcomer's share, 1/(N+1)). Fewer is not
+            better: it means the newcomer took less than its share (compare its peak-to-mean above).
+
+            {Table(["variant", .. ns[..^1].Select(n => $"{n}→{n + 1}")], [
+                ["ideal", .. ns[..^1].Select(n => Percent(Disruption.IdealOnJoin(n)))],
+                .. sweeps.Select(s => (IReadOnlyList<string>)[s.Variant.Label, .. ns[..^1].Select(n => s.MovedOnJoin.TryGetValue(n, out var m) ? Percent(m) : "–")])])}
+            {string.Join("\n", sweeps.Where(s => s.Error is not null).Select(s => $"- {s.Variant.Label}: not available in this build ({s.Error})."))}
+
+            `BoundedLoad` caps a server at c × the mean of requests *in flight*; on tables without live load (the sweep above)
+            it picks like the ring it is built on, so its balance shows only in the end-to-end run.
+
+            """;
+        return new ExperimentReport(Key, markdown, charts);
+    }
+}

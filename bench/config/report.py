@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""Turns the BENCH lines of bench/run.sh into bench/results/latest.md (means over rounds, ratios against peers)."""
+import argparse, datetime, os, platform, re, statistics
+
+LABELS = {
+    "direct": "one server directly (the limit)",
+    "ours": "LoadBalancer.Proxy (Ring/XxHash3, standalone)",
+    "nginx": "nginx `hash $arg_id consistent`",
+    "haproxy": "HAProxy `balance url_param id` + `hash-type consistent`",
+    "yarp": "plain YARP, round robin",
+}
+
+parser = argparse.ArgumentParser()
+parser.add_argument("results"); parser.add_argument("out")
+parser.add_argument("--duration"); parser.add_argument("--rounds"); parser.add_argument("--connections")
+parser.add_argument("--note", default=""); parser.add_argument("--alloc", default="")
+parser.add_argument("--versions", nargs="*", default=[])
+args = parser.parse_args()
+
+runs = {}
+for line in open(args.results):
+    target, rest = line.split(" ", 1)
+    fields = dict(re.findall(r"(\w+)=([\d.]+)", rest))
+    runs.setdefault(target, []).append({k: float(v) for k, v in fields.items()})
+
+def mean(target, key):
+    return statistics.mean(r[key] for r in runs[target])
+
+cpu = "unknown"
+try:
+    cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
+except (OSError, StopIteration):
+    pass
+
+out = []
+out.append("# Benchmark: our proxy against nginx, HAProxy and plain YARP\n")
+out.append("Written by `bench/run.sh`; do not edit by hand.\n")
+if args.note:
+    out.append(f"> {args.note}\n")
+out.append("| | |\n|---|---|")
+out.append(f"| date | {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC |")
+out.append(f"| machine | {cpu}, {os.cpu_count()} cores, {platform.platform()} |")
+out.append(f"| versions | {'; '.join(v.strip() for v in args.versions)} |")
+out.append(f"| load | wrk -t1 -c{args.connections}, {args.duration} s per measurement, {args.rounds} rounds alternating, random six-digit `id` per request |")
+out.append("| upstream | three LoadBalancer.Server (Release) on 127.0.0.1, keep-alive from every proxy |\n")
+out.append("| target | requests/s | p50 | p99 | socket errors | non-2xx | rounds (req/s) |")
+out.append("|---|---|---|---|---|---|---|")
+for target in ["direct", "ours", "nginx", "haproxy", "yarp"]:
+    if target not in runs:
+        continue
+    out.append(f"| {LABELS[target]} | {mean(target, 'rps'):,.0f} | {mean(target, 'p50_us') / 1000:.2f} ms | {mean(target, 'p99_us') / 1000:.2f} ms "
+               f"| {sum(r['errors'] for r in runs[target]):.0f} | {sum(r['non2xx'] for r in runs[target]):.0f} "
+               f"| {' / '.join(format(r['rps'], ',.0f') for r in runs[target])} |")
+
+out.append("\nRatios (ours / peer; throughput above 1 is better, p99 below 1 is better):\n")
+out.append("| peer | throughput | p99 latency |\n|---|---|---|")
+for peer in ["nginx", "haproxy", "yarp", "direct"]:
+    if "ours" in runs and peer in runs:
+        out.append(f"| {peer} | {mean('ours', 'rps') / mean(peer, 'rps'):.2f}× | {mean('ours', 'p99_us') / max(1, mean(peer, 'p99_us')):.2f}× |")
+
+if args.alloc.strip():
+    out.append(f"\nAllocations during one more {args.duration} s run each (dotnet-counters, System.Runtime; whole process, so Kestrel's and YARP's own allocations are in):\n")
+    out.append(args.alloc.rstrip())
+out.append("")
+open(args.out, "w").write("\n".join(out) + "\n")
