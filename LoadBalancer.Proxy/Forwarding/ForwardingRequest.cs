@@ -25,6 +25,9 @@ internal sealed class ForwardingRequest
 
     public ulong Hash { get; private set; }
 
+    /// <summary>The member the key maps to now, picked before the pipeline ran; the first attempt goes there.</summary>
+    public int FirstIndex { get; private set; }
+
     public int MaxAttempts { get; private set; }
 
     /// <summary>GET, HEAD, OPTIONS, PUT, DELETE: safe to send twice.</summary>
@@ -48,12 +51,13 @@ internal sealed class ForwardingRequest
     /// <summary>Attempts made so far.</summary>
     public int Attempts => _triedCount;
 
-    public void Initialize(ProxyRequestHandler handler, HttpContext context, RingSnapshot snapshot, ulong hash, int maxAttempts, bool idempotent, bool hasBody, bool replayable)
+    public void Initialize(ProxyRequestHandler handler, HttpContext context, RingSnapshot snapshot, ulong hash, int firstIndex, int maxAttempts, bool idempotent, bool hasBody, bool replayable)
     {
         Handler = handler;
         HttpContext = context;
         Snapshot = snapshot;
         Hash = hash;
+        FirstIndex = firstIndex;
         MaxAttempts = maxAttempts;
         Idempotent = idempotent;
         HasBody = hasBody;

@@ -79,7 +79,7 @@ public sealed partial class ProxyRequestHandler
     {
         var snapshot = _ring.Current;
         ulong hash = 0;
-        // telemetry: the proxy span covers every attempt; each attempt is reported by the observer (begin)
+        // The proxy span covers every attempt; each attempt is reported by the observer.
         string? rawKey = null;
         if (snapshot is not null)
         {
@@ -87,10 +87,10 @@ public sealed partial class ProxyRequestHandler
         }
 
         var proxySpan = _telemetry.StartProxyActivity(hash, rawKey);
-        // telemetry (end)
-        if (snapshot is null || snapshot.Table.Pick(hash, []) < 0)
+        var first = snapshot is null ? -1 : snapshot.Table.Pick(hash, []);
+        if (first < 0)
         {
-            _telemetry.NoServer(proxySpan); // telemetry
+            _telemetry.NoServer(proxySpan);
             // Nobody to ask: say so at once rather than letting the client wait for a timeout.
             await WriteNoServerAsync(context).ConfigureAwait(false);
             return;
@@ -98,23 +98,24 @@ public sealed partial class ProxyRequestHandler
 
         var request = _requests.Get();
         var resilience = ResilienceContextPool.Shared.Get(context.RequestAborted);
-        var finalKind = "timeout"; // telemetry: what the last attempt came to (the deadline when the pipeline gave up)
+        // What the last attempt came to, for the proxy span: the deadline when the pipeline gave up.
+        var finalKind = "timeout";
         try
         {
             var (hasBody, replayable) = PrepareBody(context);
-            request.Initialize(this, context, snapshot, hash, _retry.MaxAttempts, IsIdempotent(context.Request.Method), hasBody, replayable);
+            request.Initialize(this, context, snapshot!, hash, first, _retry.MaxAttempts, IsIdempotent(context.Request.Method), hasBody, replayable);
             context.Features.Set(request);
 
             var outcome = await _pipeline.ExecuteOutcomeAsync(
                 static (resilienceContext, state) => state.Handler.AttemptAsync(resilienceContext, state),
                 resilience,
                 request).ConfigureAwait(false);
-            finalKind = outcome.Exception is null ? outcome.Result.KindName : finalKind; // telemetry
+            finalKind = outcome.Exception is null ? outcome.Result.KindName : finalKind;
             await CompleteAsync(request, outcome).ConfigureAwait(false);
         }
         finally
         {
-            ProxyTelemetry.StopProxyActivity(proxySpan, request.Member, request.Attempts, finalKind); // telemetry
+            ProxyTelemetry.StopProxyActivity(proxySpan, request.Member, request.Attempts, finalKind);
             context.Features.Set<ForwardingRequest>(null);
             ResilienceContextPool.Shared.Return(resilience);
             _requests.Return(request);
@@ -125,7 +126,8 @@ public sealed partial class ProxyRequestHandler
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<Outcome<AttemptResult>> AttemptAsync(ResilienceContext resilience, ForwardingRequest request)
     {
-        var index = request.Snapshot.Table.Pick(request.Hash, request.Tried);
+        // The first member was picked already, to tell "no server" at once; later attempts walk on from the tried ones.
+        var index = request.Attempts == 0 ? request.FirstIndex : request.Snapshot.Table.Pick(request.Hash, request.Tried);
         if (index < 0)
         {
             return Outcome.FromResult(AttemptResult.NoServer);
