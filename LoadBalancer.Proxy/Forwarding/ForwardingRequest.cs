@@ -12,10 +12,19 @@ namespace LoadBalancer.Proxy.Forwarding;
 internal sealed class ForwardingRequest
 {
     private readonly int[] _tried = new int[RetryOptionsLimits.MaxAttempts];
+    private readonly TimeProvider _time;
     private int _triedCount;
-    private CancellationTokenSource _forward = new();
-    private CancellationTokenRegistration _deadline;
-    private volatile bool _responseReceived;
+    private CancellationTokenSource _forward;
+    private long _startedAt;
+    private TimeSpan _attemptTimeout;
+    private TimeSpan _totalTimeout;
+    private AttemptResult? _replay;
+
+    public ForwardingRequest(TimeProvider time)
+    {
+        _time = time;
+        _forward = NewSource();
+    }
 
     public ProxyRequestHandler Handler { get; private set; } = null!;
 
@@ -51,14 +60,23 @@ internal sealed class ForwardingRequest
     /// <summary>Attempts made so far.</summary>
     public int Attempts => _triedCount;
 
-    public void Initialize(ProxyRequestHandler handler, HttpContext context, RingSnapshot snapshot, ulong hash, int firstIndex, int maxAttempts, bool idempotent, bool hasBody, bool replayable)
+    /// <summary>Whether the request's total deadline (<see cref="RetryOptions.TotalTimeout"/>) has passed.</summary>
+    public bool DeadlinePassed => _time.GetElapsedTime(_startedAt) >= _totalTimeout;
+
+    /// <summary>Whether the current attempt's forward was cut off by a deadline (attempt or total).</summary>
+    public bool TimedOut => _forward.IsCancellationRequested;
+
+    public void Initialize(ProxyRequestHandler handler, HttpContext context, RingSnapshot snapshot, ulong hash, int firstIndex, RetryOptions retry, bool idempotent, bool hasBody, bool replayable)
     {
+        _startedAt = _time.GetTimestamp();
+        _attemptTimeout = retry.AttemptTimeout;
+        _totalTimeout = retry.TotalTimeout;
         Handler = handler;
         HttpContext = context;
         Snapshot = snapshot;
         Hash = hash;
         FirstIndex = firstIndex;
-        MaxAttempts = maxAttempts;
+        MaxAttempts = retry.MaxAttempts;
         Idempotent = idempotent;
         HasBody = hasBody;
         Replayable = replayable;
@@ -82,39 +100,50 @@ internal sealed class ForwardingRequest
         && !HttpContext.Response.HasStarted
         && !HttpContext.RequestAborted.IsCancellationRequested
         && (nothingSent || (Idempotent && Replayable))
+        && !DeadlinePassed
         && Snapshot.Table.Pick(Hash, Tried) >= 0;
 
     /// <summary>
-    /// The token for YARP for one attempt. The attempt's deadlines (Polly's per-attempt and total timeouts) cancel it
-    /// only until the member's response headers arrive: a response that is streaming is not cut off by them (the
-    /// forwarder's activity timeout still bounds silence).
+    /// Hands the failed first attempt's result to the retry pipeline, whose first execution reports it instead of
+    /// sending: Polly then decides on (and counts) the retry as for any other attempt.
     /// </summary>
-    public CancellationToken BeginForward(CancellationToken deadlines)
+    public void ReplayIntoRetry(in AttemptResult first) => _replay = first;
+
+    /// <summary>Takes the result set by <see cref="ReplayIntoRetry"/>, once.</summary>
+    public bool TryTakeReplay(out AttemptResult result)
+    {
+        result = _replay.GetValueOrDefault();
+        var had = _replay.HasValue;
+        _replay = null;
+        return had;
+    }
+
+    /// <summary>
+    /// The token for YARP for one attempt: cancelled when the attempt timeout or the request's total deadline passes,
+    /// whichever comes first, until the member's response headers arrive (<see cref="ResponseReceived"/>): a response
+    /// that is streaming is not cut off by them (the forwarder's activity timeout still bounds silence). One pooled
+    /// source and its timer per request instead of a timeout strategy per deadline: the first attempt allocates nothing.
+    /// </summary>
+    public CancellationToken BeginForward()
     {
         if (!_forward.TryReset())
         {
             _forward.Dispose();
-            _forward = new CancellationTokenSource();
+            _forward = NewSource();
         }
 
-        _responseReceived = false;
-        _deadline = deadlines.UnsafeRegister(static state => ((ForwardingRequest)state!).DeadlinePassed(), this);
+        var remaining = _totalTimeout - _time.GetElapsedTime(_startedAt);
+        var timeout = remaining < _attemptTimeout ? remaining : _attemptTimeout;
+        _forward.CancelAfter(timeout > MinimumTimeout ? timeout : MinimumTimeout);
         return _forward.Token;
     }
 
-    /// <summary>Ends the attempt started by <see cref="BeginForward"/>.</summary>
-    public void EndForward() => _deadline.Dispose();
+    /// <summary>Called by the transformer when the member's response headers arrived: the deadlines stop applying.</summary>
+    public void ResponseReceived() => _forward.CancelAfter(Timeout.InfiniteTimeSpan);
 
-    /// <summary>Called by the transformer when the member's response headers arrived.</summary>
-    public void ResponseReceived() => _responseReceived = true;
+    private static readonly TimeSpan MinimumTimeout = TimeSpan.FromMilliseconds(1);
 
-    private void DeadlinePassed()
-    {
-        if (!_responseReceived)
-        {
-            _forward.Cancel();
-        }
-    }
+    private CancellationTokenSource NewSource() => new(Timeout.InfiniteTimeSpan, _time);
 
     public void Reset()
     {
@@ -123,13 +152,14 @@ internal sealed class ForwardingRequest
         Snapshot = null!;
         Member = null;
         HeldBack = false;
+        _replay = null;
         _triedCount = 0;
     }
 
     /// <summary>Pool policy: state objects are reset on return.</summary>
-    public sealed class Policy : PooledObjectPolicy<ForwardingRequest>
+    public sealed class Policy(TimeProvider time) : PooledObjectPolicy<ForwardingRequest>
     {
-        public override ForwardingRequest Create() => new();
+        public override ForwardingRequest Create() => new(time);
 
         public override bool Return(ForwardingRequest obj)
         {

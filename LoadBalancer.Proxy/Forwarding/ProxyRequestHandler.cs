@@ -10,7 +10,6 @@ using Microsoft.Extensions.ObjectPool;
 using Microsoft.Extensions.Options;
 using Polly;
 using Polly.CircuitBreaker;
-using Polly.Timeout;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace LoadBalancer.Proxy.Forwarding;
@@ -70,7 +69,7 @@ public sealed partial class ProxyRequestHandler
         _retry = retry.Value;
         _retryAfter = _retry.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         _pipeline = ForwardingPipeline.Build(_retry, time, metrics);
-        _requests = new DefaultObjectPool<ForwardingRequest>(new ForwardingRequest.Policy(), Environment.ProcessorCount * 64);
+        _requests = new DefaultObjectPool<ForwardingRequest>(new ForwardingRequest.Policy(time), Environment.ProcessorCount * 64);
         _logger = logger;
     }
 
@@ -98,24 +97,31 @@ public sealed partial class ProxyRequestHandler
 
         var request = _requests.Get();
         var resilience = ResilienceContextPool.Shared.Get(context.RequestAborted);
-        // What the last attempt came to, for the proxy span: the deadline when the pipeline gave up.
-        var finalKind = "timeout";
+        var result = new AttemptResult(AttemptKind.TransportFailed, 0, Retryable: false);
         try
         {
             var (hasBody, replayable) = PrepareBody(context);
-            request.Initialize(this, context, snapshot!, hash, first, _retry.MaxAttempts, IsIdempotent(context.Request.Method), hasBody, replayable);
+            request.Initialize(this, context, snapshot!, hash, first, _retry, IsIdempotent(context.Request.Method), hasBody, replayable);
             context.Features.Set(request);
 
-            var outcome = await _pipeline.ExecuteOutcomeAsync(
-                static (resilienceContext, state) => state.Handler.AttemptAsync(resilienceContext, state),
-                resilience,
-                request).ConfigureAwait(false);
-            finalKind = outcome.Exception is null ? outcome.Result.KindName : finalKind;
-            await CompleteAsync(request, outcome).ConfigureAwait(false);
+            result = await AttemptAsync(resilience, request).ConfigureAwait(false);
+            if (result.Retryable)
+            {
+                request.ReplayIntoRetry(result);
+                var outcome = await _pipeline.ExecuteOutcomeAsync(
+                    static async (resilienceContext, state) => state.TryTakeReplay(out var replayed)
+                        ? Outcome.FromResult(replayed)
+                        : Outcome.FromResult(await state.Handler.AttemptAsync(resilienceContext, state).ConfigureAwait(false)),
+                    resilience,
+                    request).ConfigureAwait(false);
+                result = outcome.Exception is null ? outcome.Result : Rethrow(outcome.Exception);
+            }
+
+            await CompleteAsync(request, result).ConfigureAwait(false);
         }
         finally
         {
-            ProxyTelemetry.StopProxyActivity(proxySpan, request.Member, request.Attempts, finalKind);
+            ProxyTelemetry.StopProxyActivity(proxySpan, request.Member, request.Attempts, result.KindName);
             context.Features.Set<ForwardingRequest>(null);
             ResilienceContextPool.Shared.Return(resilience);
             _requests.Return(request);
@@ -124,13 +130,13 @@ public sealed partial class ProxyRequestHandler
 
     /// <summary>One attempt: the next eligible member for the key, a clean response, then the forward.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<Outcome<AttemptResult>> AttemptAsync(ResilienceContext resilience, ForwardingRequest request)
+    private async ValueTask<AttemptResult> AttemptAsync(ResilienceContext resilience, ForwardingRequest request)
     {
         // The first member was picked already, to tell "no server" at once; later attempts walk on from the tried ones.
         var index = request.Attempts == 0 ? request.FirstIndex : request.Snapshot.Table.Pick(request.Hash, request.Tried);
         if (index < 0)
         {
-            return Outcome.FromResult(AttemptResult.NoServer);
+            return AttemptResult.NoServer;
         }
 
         var context = request.HttpContext;
@@ -142,14 +148,14 @@ public sealed partial class ProxyRequestHandler
         var attempt = request.Begin(index);
         var member = request.Member!;
         context.Response.Headers[UpstreamHeader] = member.Name;
-        var observed = _observer?.AttemptStarting(context, member, attempt);
+        var observed = _observer?.AttemptStarting(context, member, attempt) ?? default;
         member.BeginRequest();
         // Stays a failure if the breaker or forwarder throws (they should not: YARP reports errors as values).
         var result = new AttemptResult(AttemptKind.TransportFailed, 0, Retryable: false);
         try
         {
             var outcome = await _breakers.For(member).ExecuteOutcomeAsync(
-                static (resilienceContext, state) => state.Handler.ForwardAsync(resilienceContext, state),
+                static (resilienceContext, state) => state.Handler.ForwardAsync(state),
                 resilience,
                 request).ConfigureAwait(false);
             result = outcome.Exception switch
@@ -172,30 +178,20 @@ public sealed partial class ProxyRequestHandler
             LogAttemptFailed(_logger, attempt, member.Name, result.KindName, result.StatusCode, result.Retryable, result.Exception?.GetBaseException().Message);
         }
 
-        return Outcome.FromResult(result);
+        return result;
     }
 
     /// <summary>Sends the current attempt with YARP and classifies what happened while the context still tells.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<Outcome<AttemptResult>> ForwardAsync(ResilienceContext resilience, ForwardingRequest request)
+    private async ValueTask<Outcome<AttemptResult>> ForwardAsync(ForwardingRequest request)
     {
         var context = request.HttpContext;
-        var token = request.BeginForward(resilience.CancellationToken);
-        ForwarderError error;
-        try
-        {
-            error = await _forwarder.SendAsync(
-                context, request.Member!.DestinationPrefix, _invoker, _requestConfig, RetryAwareTransformer.Instance, token).ConfigureAwait(false);
-        }
-        finally
-        {
-            request.EndForward();
-        }
-
-        return Outcome.FromResult(Classify(request, error, resilience.CancellationToken));
+        var error = await _forwarder.SendAsync(
+            context, request.Member!.DestinationPrefix, _invoker, _requestConfig, RetryAwareTransformer.Instance, request.BeginForward()).ConfigureAwait(false);
+        return Outcome.FromResult(Classify(request, error));
     }
 
-    private static AttemptResult Classify(ForwardingRequest request, ForwarderError error, CancellationToken attemptToken)
+    private static AttemptResult Classify(ForwardingRequest request, ForwarderError error)
     {
         var context = request.HttpContext;
         var status = context.Response.StatusCode;
@@ -217,8 +213,8 @@ public sealed partial class ProxyRequestHandler
             return new AttemptResult(AttemptKind.ConnectionFailed, 0, request.CanRetry(nothingSent: true), exception);
         }
 
-        // Our attempt timeout cancels the forward (YARP reports RequestCanceled); its own activity timeout is RequestTimedOut.
-        var kind = error == ForwarderError.RequestTimedOut || attemptToken.IsCancellationRequested ? AttemptKind.Timeout : AttemptKind.TransportFailed;
+        // Our deadlines cancel the forward (YARP reports RequestCanceled); its own activity timeout is RequestTimedOut.
+        var kind = error == ForwarderError.RequestTimedOut || request.TimedOut ? AttemptKind.Timeout : AttemptKind.TransportFailed;
         return new AttemptResult(kind, 0, request.CanRetry(nothingSent: false), exception);
     }
 
@@ -273,7 +269,7 @@ public sealed partial class ProxyRequestHandler
     }
 
     /// <summary>Writes the proxy's own answer when the last attempt left nothing for the client.</summary>
-    private async Task CompleteAsync(ForwardingRequest request, Outcome<AttemptResult> outcome)
+    private async Task CompleteAsync(ForwardingRequest request, AttemptResult result)
     {
         var context = request.HttpContext;
         if (context.Response.HasStarted || context.RequestAborted.IsCancellationRequested)
@@ -282,19 +278,6 @@ public sealed partial class ProxyRequestHandler
         }
 
         var member = request.Member?.Name ?? "?";
-        if (outcome.Exception is { } exception)
-        {
-            if (exception is not (TimeoutRejectedException or OperationCanceledException))
-            {
-                Rethrow(exception);
-            }
-
-            LogGaveUp(_logger, request.Attempts, member, "deadline");
-            await WriteFailureAsync(context, StatusCodes.Status504GatewayTimeout, $"<Error> No server answered within {_retry.TotalTimeout.TotalSeconds:0.###} s").ConfigureAwait(false);
-            return;
-        }
-
-        var result = outcome.Result;
         switch (result.Kind)
         {
             case AttemptKind.Success:
@@ -311,6 +294,10 @@ public sealed partial class ProxyRequestHandler
             case AttemptKind.ServerError:
                 LogGaveUp(_logger, request.Attempts, member, result.KindName);
                 await WriteFailureAsync(context, result.StatusCode, $"<Error> Server {member} answered {result.StatusCode}").ConfigureAwait(false);
+                return;
+            case AttemptKind.Timeout when request.DeadlinePassed:
+                LogGaveUp(_logger, request.Attempts, member, "deadline");
+                await WriteFailureAsync(context, StatusCodes.Status504GatewayTimeout, $"<Error> No server answered within {_retry.TotalTimeout.TotalSeconds:0.###} s").ConfigureAwait(false);
                 return;
             case AttemptKind.Timeout:
                 LogGaveUp(_logger, request.Attempts, member, result.KindName);

@@ -23,6 +23,7 @@ public sealed class Upstream
         Address = address;
         Weight = weight;
         DestinationPrefix = address.GetLeftPart(UriPartial.Path).TrimEnd('/');
+        Port = address.Port;
     }
 
     /// <summary>The ring member's name, e.g. <c>server2</c>; also sent in <c>X-Upstream-Server</c>.</summary>
@@ -30,6 +31,9 @@ public sealed class Upstream
 
     /// <summary>The server's base address.</summary>
     public Uri Address { get; }
+
+    /// <summary>The address's port, boxed once: spans tag every request with it.</summary>
+    public object Port { get; }
 
     /// <summary>The address as the forwarder wants it: scheme, authority and base path, no trailing slash.</summary>
     public string DestinationPrefix { get; }

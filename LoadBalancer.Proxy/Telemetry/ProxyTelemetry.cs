@@ -154,10 +154,10 @@ public sealed partial class ProxyTelemetry : IForwardingAttemptObserver, IDispos
             {
                 proxy.SetTag(MemberAttribute, member.Name);
                 proxy.SetTag(ServerAddressAttribute, member.Address.Host);
-                proxy.SetTag(ServerPortAttribute, member.Address.Port);
+                proxy.SetTag(ServerPortAttribute, member.Port);
             }
 
-            proxy.SetTag(AttemptAttribute, attempts);
+            proxy.SetTag(AttemptAttribute, Boxed(attempts));
             if (outcome != SuccessOutcome)
             {
                 proxy.SetTag(ErrorTypeAttribute, outcome);
@@ -177,32 +177,28 @@ public sealed partial class ProxyTelemetry : IForwardingAttemptObserver, IDispos
 
     /// <inheritdoc />
     /// <remarks>
-    /// Starts the attempt's span (a child of the proxy span); a retry carries the reason, the previous attempt's
-    /// outcome. Returns the span, or, when only metrics listen, the start timestamp (boxed: that case allocates).
+    /// A retry gets its own live span (a child of the proxy span) carrying the reason, the previous attempt's outcome.
+    /// The first attempt gets none while it runs: most requests need one attempt, the proxy span already names its
+    /// member, and YARP's HttpClient span sits right below. Should it fail, its span is recorded afterwards with its
+    /// real start time (<see cref="AttemptCompleted"/>), so a trace still shows every failed attempt.
     /// </remarks>
-    public object? AttemptStarting(HttpContext context, Upstream member, int attempt)
-    {
-        var span = StartAttempt(member, attempt);
-        if (span is not null)
-        {
-            return span;
-        }
-
-        return _duration.Enabled ? _time.GetTimestamp() : null;
-    }
+    public AttemptObservation AttemptStarting(HttpContext context, Upstream member, int attempt) =>
+        new(attempt > 1 ? StartAttempt(member, attempt, startTime: default) : null, _time.GetTimestamp());
 
     /// <inheritdoc />
-    public void AttemptCompleted(HttpContext context, Upstream member, int attempt, in AttemptResult result, object? state)
+    public void AttemptCompleted(HttpContext context, Upstream member, int attempt, in AttemptResult result, in AttemptObservation observation)
     {
-        var elapsed = TimeSpan.Zero;
-        if (state is Activity span)
+        var elapsed = _time.GetElapsedTime(observation.StartedAt);
+        var span = observation.State as Activity;
+        if (span is null && result.Kind != AttemptKind.Success && Activity.Current is { IsAllDataRequested: true })
+        {
+            // The first attempt failed: record its span now, from when it started.
+            span = StartAttempt(member, attempt, _time.GetUtcNow() - elapsed);
+        }
+
+        if (span is not null)
         {
             StopAttempt(span, result);
-            elapsed = span.Duration;
-        }
-        else if (state is long started)
-        {
-            elapsed = _time.GetElapsedTime(started);
         }
 
         var tags = new TagList { { MemberAttribute, member.Name }, { OutcomeAttribute, result.KindName } };
@@ -222,20 +218,20 @@ public sealed partial class ProxyTelemetry : IForwardingAttemptObserver, IDispos
         _meter.Dispose();
     }
 
-    private Activity? StartAttempt(Upstream member, int attempt)
+    private Activity? StartAttempt(Upstream member, int attempt, DateTimeOffset startTime)
     {
         var proxy = Activity.Current;
-        var activity = _source.StartActivity(AttemptActivityName, ActivityKind.Internal);
+        var activity = _source.StartActivity(AttemptActivityName, ActivityKind.Internal, parentContext: default, startTime: startTime);
         if (activity is { IsAllDataRequested: true })
         {
             activity.SetTag(MemberAttribute, member.Name);
             activity.SetTag(ServerAddressAttribute, member.Address.Host);
-            activity.SetTag(ServerPortAttribute, member.Address.Port);
-            activity.SetTag(AttemptAttribute, attempt);
+            activity.SetTag(ServerPortAttribute, member.Port);
+            activity.SetTag(AttemptAttribute, Boxed(attempt));
             if (attempt > 1)
             {
                 // Semantic conventions: the number of times the request was sent again (absent on the first send).
-                activity.SetTag(ResendCountAttribute, attempt - 1);
+                activity.SetTag(ResendCountAttribute, Boxed(attempt - 1));
                 activity.SetTag(RetryReasonAttribute, proxy?.GetCustomProperty(LastFailureProperty) as string);
             }
         }
@@ -249,7 +245,7 @@ public sealed partial class ProxyTelemetry : IForwardingAttemptObserver, IDispos
         {
             if (result.StatusCode > 0)
             {
-                span.SetTag(StatusCodeAttribute, result.StatusCode);
+                span.SetTag(StatusCodeAttribute, Boxed(result.StatusCode));
             }
 
             if (result.Kind != AttemptKind.Success)
@@ -262,6 +258,26 @@ public sealed partial class ProxyTelemetry : IForwardingAttemptObserver, IDispos
         }
 
         span.Dispose();
+    }
+
+    /// <summary>
+    /// Attempt counts, status codes and ports as tag values without a new box each time: the common ones come from a
+    /// table filled once (immutable after start-up).
+    /// </summary>
+    private static object Boxed(int value) => (uint)value < (uint)SmallBoxes.Length ? SmallBoxes[value] : value;
+
+    private static readonly object[] SmallBoxes = CreateSmallBoxes();
+
+    private static object[] CreateSmallBoxes()
+    {
+        // 0..599 covers attempt counts and every status code.
+        var boxes = new object[600];
+        for (var i = 0; i < boxes.Length; i++)
+        {
+            boxes[i] = i;
+        }
+
+        return boxes;
     }
 
     private IEnumerable<Measurement<int>> ObserveMembers()

@@ -211,6 +211,32 @@ public sealed class FailoverTests
         Assert.Equal("failure", body.GetProperty("status").GetString());
     }
 
+    [Fact]
+    public async Task The_total_deadline_cuts_the_retry_short_and_says_so()
+    {
+        var calls = 0;
+        RequestDelegate hang = async context =>
+        {
+            Interlocked.Increment(ref calls);
+            await Task.Delay(Timeout.Infinite, context.RequestAborted);
+        };
+        await using var a = await TestHost.StartBackendAsync(hang);
+        await using var b = await TestHost.StartBackendAsync(hang);
+        await using var c = await TestHost.StartBackendAsync(hang);
+        // Each attempt may take 200 ms, all of them 300 ms: the second attempt gets what is left, there is no third.
+        await using var proxy = await TestHost.StartProxyAsync(
+            new Dictionary<string, Uri> { ["a"] = a.Address, ["b"] = b.Address, ["c"] = c.Address },
+            Settings(("Retry:AttemptTimeout", "00:00:00.200"), ("Retry:TotalTimeout", "00:00:00.300")));
+        using var client = proxy.CreateClient();
+
+        using var response = await client.GetAsync("/home?id=deadline");
+
+        Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("<Error> No server answered within 0.3 s", body.GetProperty("message").GetString());
+        Assert.Equal(2, Volatile.Read(ref calls));
+    }
+
     [Theory]
     [InlineData("POST", false)]
     [InlineData("PUT", true)]
@@ -364,13 +390,13 @@ public sealed class FailoverTests
     {
         public List<(string Member, int Attempt, AttemptKind Kind, bool Retryable, object? State)> Completed { get; } = [];
 
-        public object? AttemptStarting(HttpContext context, Upstream member, int attempt) => $"started-{attempt}";
+        public AttemptObservation AttemptStarting(HttpContext context, Upstream member, int attempt) => new($"started-{attempt}", 0);
 
-        public void AttemptCompleted(HttpContext context, Upstream member, int attempt, in AttemptResult result, object? state)
+        public void AttemptCompleted(HttpContext context, Upstream member, int attempt, in AttemptResult result, in AttemptObservation observation)
         {
             lock (Completed)
             {
-                Completed.Add((member.Name, attempt, result.Kind, result.Retryable, state));
+                Completed.Add((member.Name, attempt, result.Kind, result.Retryable, observation.State));
             }
         }
     }
