@@ -33,7 +33,7 @@ public sealed class EndpointTour(HttpClient client, string? adminKey)
     /// <summary>The path the tour sends to show an unknown path's answer.</summary>
     public const string UnknownPath = "/other";
 
-    private const int ReplyShown = 90;
+    private const int ReplyShown = 110;
     private const string Id = "123456";
 
     /// <summary>Calls every endpoint in turn; <paramref name="servers"/> are the ring's members before (and after) the tour.</summary>
