@@ -8,7 +8,8 @@ using static LoadBalancer.Experiments.Runs.Markdown;
 namespace LoadBalancer.Experiments.Runs;
 
 /// <summary>
-/// A-3: steady paced load on N = 3; one server is stopped (Aspire's stop command) a third of the way in and started
+/// A-3: first a tour of every endpoint (<see cref="EndpointTour"/>, before the load, so it cannot disturb it); then
+/// steady paced load on N = 3 while one server is stopped (Aspire's stop command) a third of the way in and started
 /// again at two thirds. Timeline of answers per second per server and failures, with detection and rejoin times.
 /// </summary>
 public static class ExperimentA3
@@ -20,7 +21,7 @@ public static class ExperimentA3
     public const string StoppedServer = "server2";
 
     /// <summary>Runs A-3 and writes <c>a3.png</c>.</summary>
-    public static async Task<(OutageTimeline Timeline, ExperimentReport Report)> RunAsync(ExperimentContext context, CancellationToken cancellationToken)
+    public static async Task<(OutageTimeline Timeline, IReadOnlyList<EndpointCall> Calls, ExperimentReport Report)> RunAsync(ExperimentContext context, CancellationToken cancellationToken)
     {
         var settings = context.Settings;
         await using var system = await context.StartAsync(new SystemSpec(3), cancellationToken).ConfigureAwait(false);
@@ -28,6 +29,17 @@ public static class ExperimentA3
         {
             throw new ExperimentSkippedException("A-3 stops and starts a server: it needs the AppHost (run without --url).");
         }
+
+        // The tour takes a member out and brings it back: done before the load, the ring is whole again when it starts.
+        var step = context.Progress.Start("A-3: every endpoint", 1);
+        IReadOnlyList<EndpointCall> calls;
+        using (var admin = LoadGenerator.CreateClient(system.ProxyAddress, 1))
+        {
+            calls = await new EndpointTour(admin, system.AdminKey).RunAsync(system.Servers, cancellationToken).ConfigureAwait(false);
+        }
+
+        step.Advance();
+        step.Complete();
 
         var length = settings.OutageRunLength.TotalSeconds;
         var options = new LoadOptions
@@ -70,7 +82,15 @@ public static class ExperimentA3
 
         var rejoin = timeline.RejoinAfter is { } r ? $"{F(r, "0.0")} s after the start command ({F(started - startIssued, "0.0")} s of it the command itself)" : "never within the run";
         var markdown = $"""
-            ## A-3: a server stopped and started under load
+            ## A-3: every endpoint, and a server stopped and started under load
+
+            ### Every endpoint
+
+            Through the proxy at 127.0.0.1, one call after another before the load starts{(system.AdminKey is null ? "" : ", admin calls with the AppHost's generated key")}.
+            The ring ends as it began (N = {system.Servers.Count}). **{calls.Count(c => c.Passed)} of {calls.Count}** calls as expected.
+
+            {EndpointTour.Table(calls)}
+            ### A server stopped and started under load
 
             {Image("A-3: requests per second per server and failures", chart)}
 
@@ -90,7 +110,7 @@ public static class ExperimentA3
             failures that go on until the restart mean it never did.
 
             """;
-        return (timeline, new ExperimentReport(Key, markdown, [chart]));
+        return (timeline, calls, new ExperimentReport(Key, markdown, [chart]));
     }
 
     private static string Detection(OutageTimeline timeline) =>

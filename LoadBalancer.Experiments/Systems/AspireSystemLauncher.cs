@@ -15,6 +15,9 @@ public sealed class AspireSystemLauncher(TimeSpan startTimeout) : ISystemLaunche
     /// <summary>Start-up budget used by the command line.</summary>
     public static readonly TimeSpan DefaultStartTimeout = TimeSpan.FromMinutes(4);
 
+    /// <summary>The AppHost's parameter holding the proxy's admin key.</summary>
+    public const string AdminKeyParameter = "admin-key";
+
     /// <inheritdoc />
     public string Description => "the AppHost started through Aspire.Hosting.Testing";
 
@@ -34,6 +37,9 @@ public sealed class AspireSystemLauncher(TimeSpan startTimeout) : ISystemLaunche
             .AddFilter("LoadBalancer.AppHost.Resources", LogLevel.Warning)
             .AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None));
 
+        // The AppHost generates the admin key (parameter admin-key, given to the proxy as Admin__ApiKey); A-3 calls the admin API with it.
+        var adminKey = await builder.Resources.OfType<ParameterResource>().Single(p => p.Name == AdminKeyParameter)
+            .GetValueAsync(timeout.Token).ConfigureAwait(false);
         var app = await builder.BuildAsync(timeout.Token).ConfigureAwait(false);
         try
         {
@@ -57,7 +63,7 @@ public sealed class AspireSystemLauncher(TimeSpan startTimeout) : ISystemLaunche
 
         var endpoint = app.GetEndpoint("proxy", "http");
         var servers = Enumerable.Range(1, spec.Servers).Select(i => $"server{i}").ToArray();
-        return new AspireSystem(app, LoopbackAddress(endpoint), servers);
+        return new AspireSystem(app, LoopbackAddress(endpoint), servers, adminKey);
     }
 
     /// <summary>Waits until the proxy is healthy, failing fast when it exits (e.g. its settings were rejected).</summary>
@@ -108,8 +114,10 @@ public sealed class AspireSystemLauncher(TimeSpan startTimeout) : ISystemLaunche
         await app.DisposeAsync().ConfigureAwait(false);
     }
 
-    private sealed class AspireSystem(DistributedApplication app, Uri proxy, IReadOnlyList<string> servers) : ISystemUnderTest
+    private sealed class AspireSystem(DistributedApplication app, Uri proxy, IReadOnlyList<string> servers, string? adminKey) : ISystemUnderTest
     {
+        public string? AdminKey { get; } = adminKey;
+
         public Uri ProxyAddress { get; } = proxy;
 
         public IReadOnlyList<string> Servers { get; } = servers;

@@ -37,6 +37,9 @@ public interface ISystemUnderTest : IAsyncDisposable
     /// <summary>The backend servers by name, or empty when unknown (a proxy given by URL).</summary>
     IReadOnlyList<string> Servers { get; }
 
+    /// <summary>The proxy's admin key (<c>Authorization: Bearer</c>), or null when none is known.</summary>
+    string? AdminKey { get; }
+
     /// <summary>Whether <see cref="StopServerAsync"/> and <see cref="StartServerAsync"/> work.</summary>
     bool CanControlServers { get; }
 

@@ -43,6 +43,8 @@ public sealed class UrlSystemLauncher : ISystemLauncher
 
         public IReadOnlyList<string> Servers { get; } = [];
 
+        public string? AdminKey => null;
+
         public bool CanControlServers => false;
 
         public Task StopServerAsync(string name, CancellationToken cancellationToken) =>
