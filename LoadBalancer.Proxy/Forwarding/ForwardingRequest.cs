@@ -19,6 +19,7 @@ internal sealed class ForwardingRequest
     private TimeSpan _attemptTimeout;
     private TimeSpan _totalTimeout;
     private AttemptResult? _replay;
+    private bool _attemptOpen;
 
     public ForwardingRequest(TimeProvider time)
     {
@@ -50,6 +51,9 @@ internal sealed class ForwardingRequest
 
     /// <summary>The member of the current attempt.</summary>
     public Upstream? Member { get; private set; }
+
+    /// <summary>What the attempt observer keeps between the start and the end of the current attempt.</summary>
+    public AttemptObservation Observation { get; set; }
 
     /// <summary>Set by the transformer when it held back a 5xx answer so another member can be asked.</summary>
     public bool HeldBack { get; set; }
@@ -85,6 +89,7 @@ internal sealed class ForwardingRequest
     /// <summary>Records an attempt to member <paramref name="index"/>; returns the attempt number (from 1).</summary>
     public int Begin(int index)
     {
+        _attemptOpen = true;
         _tried[_triedCount++] = index;
         Member = Snapshot.Table.Members[index];
         HeldBack = false;
@@ -102,6 +107,14 @@ internal sealed class ForwardingRequest
         && (nothingSent || (Idempotent && Replayable))
         && !DeadlinePassed
         && Snapshot.Table.Pick(Hash, Tried) >= 0;
+
+    /// <summary>Marks the current attempt ended; false when it was already (so it is ended once).</summary>
+    public bool TryEndAttempt()
+    {
+        var open = _attemptOpen;
+        _attemptOpen = false;
+        return open;
+    }
 
     /// <summary>
     /// Hands the failed first attempt's result to the retry pipeline, whose first execution reports it instead of
@@ -153,6 +166,8 @@ internal sealed class ForwardingRequest
         Member = null;
         HeldBack = false;
         _replay = null;
+        _attemptOpen = false;
+        Observation = default;
         _triedCount = 0;
     }
 

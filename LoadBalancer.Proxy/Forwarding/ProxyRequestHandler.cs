@@ -104,14 +104,14 @@ public sealed partial class ProxyRequestHandler
             request.Initialize(this, context, snapshot!, hash, first, _retry, IsIdempotent(context.Request.Method), hasBody, replayable);
             context.Features.Set(request);
 
-            result = await AttemptAsync(resilience, request).ConfigureAwait(false);
+            result = Settle(request, await AttemptAsync(resilience, request).ConfigureAwait(false));
             if (result.Retryable)
             {
                 request.ReplayIntoRetry(result);
                 var outcome = await _pipeline.ExecuteOutcomeAsync(
-                    static async (resilienceContext, state) => state.TryTakeReplay(out var replayed)
-                        ? Outcome.FromResult(replayed)
-                        : Outcome.FromResult(await state.Handler.AttemptAsync(resilienceContext, state).ConfigureAwait(false)),
+                    static async (resilienceContext, state) => Outcome.FromResult(state.TryTakeReplay(out var replayed)
+                        ? replayed
+                        : state.Handler.Settle(state, await state.Handler.AttemptAsync(resilienceContext, state).ConfigureAwait(false))),
                     resilience,
                     request).ConfigureAwait(false);
                 result = outcome.Exception is null ? outcome.Result : Rethrow(outcome.Exception);
@@ -128,15 +128,18 @@ public sealed partial class ProxyRequestHandler
         }
     }
 
-    /// <summary>One attempt: the next eligible member for the key, a clean response, then the forward.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<AttemptResult> AttemptAsync(ResilienceContext resilience, ForwardingRequest request)
+    /// <summary>
+    /// One attempt: the next eligible member for the key, a clean response, then the forward through the member's
+    /// circuit breaker. Returns the breaker's own task, with no async frame of ours around it; <see cref="Settle"/>
+    /// turns its outcome into the attempt's result.
+    /// </summary>
+    private ValueTask<Outcome<AttemptResult>> AttemptAsync(ResilienceContext resilience, ForwardingRequest request)
     {
         // The first member was picked already, to tell "no server" at once; later attempts walk on from the tried ones.
         var index = request.Attempts == 0 ? request.FirstIndex : request.Snapshot.Table.Pick(request.Hash, request.Tried);
         if (index < 0)
         {
-            return AttemptResult.NoServer;
+            return new(Outcome.FromResult(AttemptResult.NoServer));
         }
 
         var context = request.HttpContext;
@@ -148,47 +151,68 @@ public sealed partial class ProxyRequestHandler
         var attempt = request.Begin(index);
         var member = request.Member!;
         context.Response.Headers[UpstreamHeader] = member.Name;
-        var observed = _observer?.AttemptStarting(context, member, attempt) ?? default;
+        request.Observation = _observer?.AttemptStarting(context, member, attempt) ?? default;
         member.BeginRequest();
-        // Stays a failure if the breaker or forwarder throws (they should not: YARP reports errors as values).
-        var result = new AttemptResult(AttemptKind.TransportFailed, 0, Retryable: false);
-        try
-        {
-            var outcome = await _breakers.For(member).ExecuteOutcomeAsync(
-                static (resilienceContext, state) => state.Handler.ForwardAsync(state),
-                resilience,
-                request).ConfigureAwait(false);
-            result = outcome.Exception switch
-            {
-                null => outcome.Result,
-                // The breaker refused before anything was sent: any method may go elsewhere.
-                BrokenCircuitException broken => new AttemptResult(AttemptKind.BreakerOpen, 0, request.CanRetry(nothingSent: true), broken),
-                var exception => Rethrow(exception),
-            };
-        }
-        finally
-        {
-            member.EndRequest(served: result.Kind is AttemptKind.Success or AttemptKind.ServerError);
-        }
-
-        _observer?.AttemptCompleted(context, member, attempt, result, observed);
-        if (result.Kind is not (AttemptKind.Success or AttemptKind.ServerError) || request.HeldBack)
-        {
-            // The message only: a dead member under load fails many attempts before probes take it out.
-            LogAttemptFailed(_logger, attempt, member.Name, result.KindName, result.StatusCode, result.Retryable, result.Exception?.GetBaseException().Message);
-        }
-
-        return result;
+        return _breakers.For(member).ExecuteOutcomeAsync(
+            static (_, state) => state.Handler.ForwardAsync(state),
+            resilience,
+            request);
     }
 
-    /// <summary>Sends the current attempt with YARP and classifies what happened while the context still tells.</summary>
+    /// <summary>Sends the current attempt with YARP, classifies what happened while the context still tells, and ends the attempt.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<Outcome<AttemptResult>> ForwardAsync(ForwardingRequest request)
     {
-        var context = request.HttpContext;
-        var error = await _forwarder.SendAsync(
-            context, request.Member!.DestinationPrefix, _invoker, _requestConfig, RetryAwareTransformer.Instance, request.BeginForward()).ConfigureAwait(false);
-        return Outcome.FromResult(Classify(request, error));
+        // Stays a failure if the forwarder throws (it should not: YARP reports errors as values).
+        var result = new AttemptResult(AttemptKind.TransportFailed, 0, Retryable: false);
+        try
+        {
+            var error = await _forwarder.SendAsync(
+                request.HttpContext, request.Member!.DestinationPrefix, _invoker, _requestConfig, RetryAwareTransformer.Instance, request.BeginForward()).ConfigureAwait(false);
+            result = Classify(request, error);
+        }
+        finally
+        {
+            EndAttempt(request, result);
+        }
+
+        return Outcome.FromResult(result);
+    }
+
+    /// <summary>The attempt's result from the breaker's outcome: a refusal ends the attempt here, as nothing was sent.</summary>
+    private AttemptResult Settle(ForwardingRequest request, Outcome<AttemptResult> outcome)
+    {
+        switch (outcome.Exception)
+        {
+            case null:
+                return outcome.Result;
+            case BrokenCircuitException broken:
+                // The breaker refused before anything was sent: any method may go elsewhere.
+                var refused = new AttemptResult(AttemptKind.BreakerOpen, 0, request.CanRetry(nothingSent: true), broken);
+                EndAttempt(request, refused);
+                return refused;
+            case var exception:
+                EndAttempt(request, new AttemptResult(AttemptKind.TransportFailed, 0, Retryable: false, exception));
+                return Rethrow(exception);
+        }
+    }
+
+    /// <summary>Ends the current attempt once: the member's in-flight count, the observer, the log.</summary>
+    private void EndAttempt(ForwardingRequest request, in AttemptResult result)
+    {
+        if (!request.TryEndAttempt())
+        {
+            return;
+        }
+
+        var member = request.Member!;
+        member.EndRequest(served: result.Kind is AttemptKind.Success or AttemptKind.ServerError);
+        _observer?.AttemptCompleted(request.HttpContext, member, request.Attempts, result, request.Observation);
+        if (result.Kind is not (AttemptKind.Success or AttemptKind.ServerError) || request.HeldBack)
+        {
+            // The message only: a dead member under load fails many attempts before probes take it out.
+            LogAttemptFailed(_logger, request.Attempts, member.Name, result.KindName, result.StatusCode, result.Retryable, result.Exception?.GetBaseException().Message);
+        }
     }
 
     private static AttemptResult Classify(ForwardingRequest request, ForwarderError error)
