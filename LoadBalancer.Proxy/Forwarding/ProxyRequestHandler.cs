@@ -78,18 +78,18 @@ public sealed partial class ProxyRequestHandler
     {
         var snapshot = _ring.Current;
         ulong hash = 0;
-        // The proxy span covers every attempt; each attempt is reported by the observer.
+        // The request's span carries the routing decision; each attempt is reported by the observer.
         string? rawKey = null;
         if (snapshot is not null)
         {
             hash = _telemetry.IncludeRoutingKey ? _keys.Hash(context, snapshot.Hash, out rawKey) : _keys.Hash(context, snapshot.Hash);
         }
 
-        var proxySpan = _telemetry.StartProxyActivity(hash, rawKey);
+        var span = _telemetry.BeginRequest(context, hash, rawKey);
         var first = snapshot is null ? -1 : snapshot.Table.Pick(hash, []);
         if (first < 0)
         {
-            _telemetry.NoServer(proxySpan);
+            _telemetry.NoServer(span);
             // Nobody to ask: say so at once rather than letting the client wait for a timeout.
             await WriteNoServerAsync(context).ConfigureAwait(false);
             return;
@@ -121,7 +121,7 @@ public sealed partial class ProxyRequestHandler
         }
         finally
         {
-            ProxyTelemetry.StopProxyActivity(proxySpan, request.Member, request.Attempts, result.KindName);
+            ProxyTelemetry.CompleteRequest(span, request.Member, request.Attempts, result.KindName);
             context.Features.Set<ForwardingRequest>(null);
             ResilienceContextPool.Shared.Return(resilience);
             _requests.Return(request);

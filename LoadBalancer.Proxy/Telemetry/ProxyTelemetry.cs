@@ -4,6 +4,7 @@ using System.Globalization;
 using LoadBalancer.Proxy.Forwarding;
 using LoadBalancer.Proxy.Membership;
 using LoadBalancer.Proxy.Ring;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 
 namespace LoadBalancer.Proxy.Telemetry;
@@ -13,8 +14,9 @@ namespace LoadBalancer.Proxy.Telemetry;
 /// <see cref="ProxyApplication.TelemetryName"/>.
 /// </summary>
 /// <remarks>
-/// <para>A forwarded request is traced as a proxy span (<see cref="StartProxyActivity"/>) with one child span per attempt
-/// (<see cref="StartAttempt"/>); YARP's HttpClient span and the server's span nest below the attempt, so one request is
+/// <para>A forwarded request is traced on ASP.NET Core's span of the incoming request, which carries the routing decision
+/// (<see cref="BeginRequest"/>, <see cref="CompleteRequest"/>); a retry, and a first attempt that failed, get an attempt
+/// span each (<see cref="StartAttempt"/>). YARP's HttpClient span and the server's span nest below, so one request is
 /// one trace client → proxy → server.</para>
 /// <para>Everything here may run per request: when nobody listens, activities are null and instruments are disabled, and
 /// no method allocates beyond what a listening exporter needs (tags travel in a stack-allocated <see cref="TagList"/>).</para>
@@ -32,20 +34,17 @@ public sealed partial class ProxyTelemetry : IForwardingAttemptObserver, IDispos
     /// <summary>Span and metric attribute: the ring member's name (<c>server2</c>).</summary>
     public const string MemberAttribute = "loadbalancer.member";
 
-    /// <summary>Span attribute: the 1-based number of this attempt (the proxy span: how many attempts were made).</summary>
+    /// <summary>Span attribute: the 1-based number of this attempt (the request's span: how many attempts were made).</summary>
     public const string AttemptAttribute = "loadbalancer.attempt";
 
     /// <summary>Span attribute: why an attempt is a retry (the previous attempt's outcome).</summary>
     public const string RetryReasonAttribute = "loadbalancer.retry.reason";
 
-    /// <summary>Metric attribute: how an attempt ended (<see cref="AttemptResult.KindName"/>).</summary>
+    /// <summary>Metric and span attribute: how an attempt (on the request's span: the last one) ended (<see cref="AttemptResult.KindName"/>).</summary>
     public const string OutcomeAttribute = "loadbalancer.outcome";
 
     /// <summary>Metric attribute: whether a member may take requests (<c>healthy</c>/<c>unavailable</c>).</summary>
     public const string MemberStateAttribute = "loadbalancer.member.state";
-
-    /// <summary>Name of the proxy span.</summary>
-    public const string ProxyActivityName = "loadbalancer.proxy";
 
     /// <summary>Name of an attempt span.</summary>
     public const string AttemptActivityName = "loadbalancer.attempt";
@@ -63,7 +62,7 @@ public sealed partial class ProxyTelemetry : IForwardingAttemptObserver, IDispos
     private const string SuccessOutcome = "success";
     private const string NoServerOutcome = "no_server";
 
-    // Custom property of the proxy span holding the last failed attempt's outcome: the next attempt's retry reason.
+    // Custom property of the request's span holding the last failed attempt's outcome: the next attempt's retry reason.
     private const string LastFailureProperty = "loadbalancer.last_failure";
 
     private readonly ActivitySource _source;
@@ -118,67 +117,64 @@ public sealed partial class ProxyTelemetry : IForwardingAttemptObserver, IDispos
     public bool IncludeRoutingKey => _options.IncludeRoutingKey;
 
     /// <summary>
-    /// Starts the proxy span for one forwarded request (child of the incoming request's span), or returns null when
-    /// nobody samples it. <paramref name="routingKey"/> is recorded only with <see cref="IncludeRoutingKey"/>.
-    /// Start it before the retry pipeline runs, so it is <see cref="Activity.Current"/> in every attempt.
+    /// Returns ASP.NET Core's span of the incoming request, tagged with the routing key's hash, or null when nobody
+    /// records it. <paramref name="routingKey"/> is recorded only with <see cref="IncludeRoutingKey"/>. The routing
+    /// decision goes on that span rather than a span of its own: one span fewer per request, the same information.
     /// </summary>
-    public Activity? StartProxyActivity(ulong keyHash, string? routingKey = null)
+    public Activity? BeginRequest(HttpContext context, ulong keyHash, string? routingKey = null)
     {
-        var activity = _source.StartActivity(ProxyActivityName, ActivityKind.Internal);
-        if (activity is { IsAllDataRequested: true })
+        var activity = context.Features.Get<IHttpActivityFeature>()?.Activity;
+        if (activity is not { IsAllDataRequested: true })
         {
-            activity.SetTag(KeyHashAttribute, keyHash.ToString("x16", CultureInfo.InvariantCulture));
-            if (_options.IncludeRoutingKey && routingKey is not null)
-            {
-                activity.SetTag(RoutingKeyAttribute, routingKey);
-            }
+            return null;
+        }
+
+        activity.SetTag(KeyHashAttribute, keyHash.ToString("x16", CultureInfo.InvariantCulture));
+        if (_options.IncludeRoutingKey && routingKey is not null)
+        {
+            activity.SetTag(RoutingKeyAttribute, routingKey);
         }
 
         return activity;
     }
 
     /// <summary>
-    /// Records the member that finally served (or last failed), how many attempts were made and what the last one came
-    /// to (<see cref="AttemptResult.KindName"/>), and stops the proxy span.
+    /// Records on the request's span the member that finally served (or last failed), how many attempts were made and
+    /// what the last one came to (<see cref="AttemptResult.KindName"/>); an outcome other than success is an error.
     /// </summary>
-    public static void StopProxyActivity(Activity? proxy, Upstream? member, int attempts, string outcome)
+    public static void CompleteRequest(Activity? request, Upstream? member, int attempts, string outcome)
     {
-        if (proxy is null)
+        if (request is null)
         {
             return;
         }
 
-        if (proxy.IsAllDataRequested)
+        if (member is not null)
         {
-            if (member is not null)
-            {
-                proxy.SetTag(MemberAttribute, member.Name);
-                proxy.SetTag(ServerAddressAttribute, member.Address.Host);
-                proxy.SetTag(ServerPortAttribute, member.Port);
-            }
-
-            proxy.SetTag(AttemptAttribute, Boxed(attempts));
-            if (outcome != SuccessOutcome)
-            {
-                proxy.SetTag(ErrorTypeAttribute, outcome);
-                proxy.SetStatus(ActivityStatusCode.Error);
-            }
+            request.SetTag(MemberAttribute, member.Name);
+            request.SetTag(ServerAddressAttribute, member.Address.Host);
+            request.SetTag(ServerPortAttribute, member.Port);
         }
 
-        proxy.Dispose();
+        request.SetTag(AttemptAttribute, Boxed(attempts));
+        request.SetTag(OutcomeAttribute, outcome);
+        if (outcome != SuccessOutcome)
+        {
+            request.SetStatus(ActivityStatusCode.Error);
+        }
     }
 
-    /// <summary>Counts a request no member could take and stops its proxy span.</summary>
-    public void NoServer(Activity? proxy)
+    /// <summary>Counts a request no member could take and records it on the request's span.</summary>
+    public void NoServer(Activity? request)
     {
         _requests.Add(1, new KeyValuePair<string, object?>(OutcomeAttribute, NoServerOutcome));
-        StopProxyActivity(proxy, null, 0, NoServerOutcome);
+        CompleteRequest(request, null, 0, NoServerOutcome);
     }
 
     /// <inheritdoc />
     /// <remarks>
-    /// A retry gets its own live span (a child of the proxy span) carrying the reason, the previous attempt's outcome.
-    /// The first attempt gets none while it runs: most requests need one attempt, the proxy span already names its
+    /// A retry gets its own live span (a child of the request's span) carrying the reason, the previous attempt's outcome.
+    /// The first attempt gets none while it runs: most requests need one attempt, the request's span already names its
     /// member, and YARP's HttpClient span sits right below. Should it fail, its span is recorded afterwards with its
     /// real start time (<see cref="AttemptCompleted"/>), so a trace still shows every failed attempt.
     /// </remarks>
@@ -252,7 +248,7 @@ public sealed partial class ProxyTelemetry : IForwardingAttemptObserver, IDispos
             {
                 span.SetTag(ErrorTypeAttribute, result.KindName);
                 span.SetStatus(ActivityStatusCode.Error);
-                // The next attempt's retry reason, kept on the proxy span, which outlives the attempts.
+                // The next attempt's retry reason, kept on the request's span, which outlives the attempts.
                 span.Parent?.SetCustomProperty(LastFailureProperty, result.KindName);
             }
         }

@@ -41,14 +41,15 @@ public sealed class ProxyTracingTests
 
             // Spans are exported when they stop, some after the response reached us: wait for the server's.
             var spans = await WaitForSpansAsync(exported, traceId, s => s.Count(a => a.Kind == ActivityKind.Server) >= 2 &&
-                s.Any(a => a.OperationName == ProxyTelemetry.ProxyActivityName));
+                s.Any(IsRequestSpan));
             var byId = spans.ToDictionary(a => a.SpanId);
 
             var clientSpan = Assert.Single(spans, a => a.Kind == ActivityKind.Client && a.ParentSpanId == rootSpanId);
             var proxyServer = Assert.Single(spans, a => a.Kind == ActivityKind.Server && a.ParentSpanId == clientSpan.SpanId);
-            var proxySpan = Assert.Single(spans, a => a.OperationName == ProxyTelemetry.ProxyActivityName);
-            Assert.Equal(ProxyApplication.TelemetryName, proxySpan.Source.Name);
-            Assert.Equal(proxyServer.SpanId, proxySpan.ParentSpanId);
+            var proxySpan = Assert.Single(spans, IsRequestSpan);
+            // The routing decision is recorded on ASP.NET Core's span of the incoming request.
+            Assert.Same(proxyServer, proxySpan);
+            Assert.Equal("success", proxySpan.GetTagItem(ProxyTelemetry.OutcomeAttribute));
             var expectedHash = new XxHash3Function().HashKey("trace-me").ToString("x16", CultureInfo.InvariantCulture);
             Assert.Equal(expectedHash, proxySpan.GetTagItem(ProxyTelemetry.KeyHashAttribute));
             Assert.Null(proxySpan.GetTagItem(ProxyTelemetry.RoutingKeyAttribute));
@@ -94,10 +95,10 @@ public sealed class ProxyTracingTests
             Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         }
 
-        var spans = await WaitForSpansAsync(exported, traceId, s => s.Any(a => a.OperationName == ProxyTelemetry.ProxyActivityName));
-        var proxySpan = Assert.Single(spans, a => a.OperationName == ProxyTelemetry.ProxyActivityName);
+        var spans = await WaitForSpansAsync(exported, traceId, s => s.Any(IsRequestSpan));
+        var proxySpan = Assert.Single(spans, IsRequestSpan);
         Assert.Equal(ActivityStatusCode.Error, proxySpan.Status);
-        Assert.Equal("no_server", proxySpan.GetTagItem("error.type"));
+        Assert.Equal("no_server", proxySpan.GetTagItem(ProxyTelemetry.OutcomeAttribute));
         Assert.Equal(0, proxySpan.GetTagItem(ProxyTelemetry.AttemptAttribute));
         Assert.DoesNotContain(spans, a => a.OperationName == ProxyTelemetry.AttemptActivityName);
     }
@@ -125,8 +126,8 @@ public sealed class ProxyTracingTests
             Assert.Equal("server2", Assert.Single(response.Headers.GetValues(ProxyRequestHandler.UpstreamHeader)));
         }
 
-        var spans = await WaitForSpansAsync(exported, traceId, s => s.Any(a => a.OperationName == ProxyTelemetry.ProxyActivityName));
-        var proxySpan = Assert.Single(spans, a => a.OperationName == ProxyTelemetry.ProxyActivityName);
+        var spans = await WaitForSpansAsync(exported, traceId, s => s.Any(IsRequestSpan));
+        var proxySpan = Assert.Single(spans, IsRequestSpan);
         Assert.Equal("server2", proxySpan.GetTagItem(ProxyTelemetry.MemberAttribute));
         Assert.Equal(2, proxySpan.GetTagItem(ProxyTelemetry.AttemptAttribute));
         Assert.Equal(ActivityStatusCode.Unset, proxySpan.Status);
@@ -152,8 +153,6 @@ public sealed class ProxyTracingTests
     public void The_raw_routing_key_is_recorded_only_when_configured()
     {
         var ring = new RingState();
-        var exported = new List<Activity>();
-        using var tracer = Sdk.CreateTracerProviderBuilder().AddSource(ProxyApplication.TelemetryName).AddInMemoryExporter(exported).Build();
         using var provider = new ServiceCollection().AddMetrics().BuildServiceProvider();
         foreach (var include in new[] { false, true })
         {
@@ -161,11 +160,14 @@ public sealed class ProxyTracingTests
                 provider.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), ring,
                 Microsoft.Extensions.Options.Options.Create(new TelemetryOptions { IncludeRoutingKey = include }),
                 TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<ProxyTelemetry>.Instance);
-            using var root = TelemetryTestKit.StartRoot();
-            ProxyTelemetry.StopProxyActivity(telemetry.StartProxyActivity(1, "user-42"), null, 0, "no_server");
-            root.Stop();
-            var span = Assert.Single(TelemetryTestKit.SpansOf(exported, root.TraceId));
-            Assert.Equal(include ? "user-42" : null, span.GetTagItem(ProxyTelemetry.RoutingKeyAttribute));
+            using var request = new Activity("request") { IsAllDataRequested = true };
+            var context = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+            context.Features.Set<Microsoft.AspNetCore.Http.Features.IHttpActivityFeature>(new ActivityFeature(request.Start()));
+
+            Assert.Same(request, telemetry.BeginRequest(context, 1, "user-42"));
+
+            Assert.Equal(include ? "user-42" : null, request.GetTagItem(ProxyTelemetry.RoutingKeyAttribute));
+            Assert.Equal("0000000000000001", request.GetTagItem(ProxyTelemetry.KeyHashAttribute));
         }
     }
 
@@ -185,8 +187,8 @@ public sealed class ProxyTracingTests
             using var response = await client.GetAsync("/home?id=user%2042");
         }
 
-        var spans = await WaitForSpansAsync(exported, traceId, s => s.Any(a => a.OperationName == ProxyTelemetry.ProxyActivityName));
-        var proxySpan = Assert.Single(spans, a => a.OperationName == ProxyTelemetry.ProxyActivityName);
+        var spans = await WaitForSpansAsync(exported, traceId, s => s.Any(IsRequestSpan));
+        var proxySpan = Assert.Single(spans, IsRequestSpan);
         Assert.Equal("user 42", proxySpan.GetTagItem(ProxyTelemetry.RoutingKeyAttribute));
         Assert.Equal(new XxHash3Function().HashKey("user 42").ToString("x16", CultureInfo.InvariantCulture), proxySpan.GetTagItem(ProxyTelemetry.KeyHashAttribute));
     }
@@ -214,6 +216,15 @@ public sealed class ProxyTracingTests
 
             await Task.Delay(50);
         }
+    }
+
+    /// <summary>The proxy's span of an incoming request: a server span carrying the routing decision.</summary>
+    private static bool IsRequestSpan(Activity span) =>
+        span.Kind == ActivityKind.Server && span.GetTagItem(ProxyTelemetry.KeyHashAttribute) is not null;
+
+    private sealed class ActivityFeature(Activity activity) : Microsoft.AspNetCore.Http.Features.IHttpActivityFeature
+    {
+        public Activity Activity { get; set; } = activity;
     }
 
     private static IEnumerable<ActivitySpanId> Ancestors(Activity span, Dictionary<ActivitySpanId, Activity> byId)
