@@ -129,10 +129,10 @@ public sealed partial class ProxyTelemetry : IForwardingAttemptObserver, IDispos
             return null;
         }
 
-        activity.SetTag(KeyHashAttribute, keyHash.ToString("x16", CultureInfo.InvariantCulture));
+        activity.AddTag(KeyHashAttribute, keyHash.ToString("x16", CultureInfo.InvariantCulture));
         if (_options.IncludeRoutingKey && routingKey is not null)
         {
-            activity.SetTag(RoutingKeyAttribute, routingKey);
+            activity.AddTag(RoutingKeyAttribute, routingKey);
         }
 
         return activity;
@@ -149,15 +149,15 @@ public sealed partial class ProxyTelemetry : IForwardingAttemptObserver, IDispos
             return;
         }
 
+        // New keys on this span, so AddTag (no search through ASP.NET Core's tags). Where the member listens is on the
+        // HttpClient span below; the request's span names the member only.
         if (member is not null)
         {
-            request.SetTag(MemberAttribute, member.Name);
-            request.SetTag(ServerAddressAttribute, member.Address.Host);
-            request.SetTag(ServerPortAttribute, member.Port);
+            request.AddTag(MemberAttribute, member.Name);
         }
 
-        request.SetTag(AttemptAttribute, Boxed(attempts));
-        request.SetTag(OutcomeAttribute, outcome);
+        request.AddTag(AttemptAttribute, Boxed(attempts));
+        request.AddTag(OutcomeAttribute, outcome);
         if (outcome != SuccessOutcome)
         {
             request.SetStatus(ActivityStatusCode.Error);
