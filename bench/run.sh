@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Benchmark: our proxy against nginx, HAProxy and plain YARP, all in front of the same three LoadBalancer.Server
-# instances on 127.0.0.1. One command: bench/run.sh  (env: DURATION=10 ROUNDS=2 CONNECTIONS=32 WARMUP=3 NOTE="...")
+# instances on 127.0.0.1. One command: bench/run.sh  (env: DURATION=10 ROUNDS=3 CONNECTIONS=32 WARMUP=8 NOTE="...")
 # Writes bench/results/latest.md. Every process it starts is stopped on exit.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BENCH="$ROOT/bench"
 DURATION="${DURATION:-10}"
-ROUNDS="${ROUNDS:-2}"
+ROUNDS="${ROUNDS:-3}"
 CONNECTIONS="${CONNECTIONS:-32}"
-WARMUP="${WARMUP:-3}"
+WARMUP="${WARMUP:-8}"
 NOTE="${NOTE:-}"
 PROFILE="${PROFILE:-1}"
 WORK="$(mktemp -d /tmp/lb-bench.XXXXXX)"
