@@ -79,10 +79,12 @@ export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 ASPNETCORE_ENVIRONMENT=Prod
 
 # --- the three servers --------------------------------------------------------------------------------------------
 SERVER_PORTS=()
+SERVER_PIDS=()
 for i in 1 2 3; do
   port=$(free_port)
   SERVER_PORTS+=("$port")
   SERVER_ID=$i ASPNETCORE_URLS="http://127.0.0.1:$port" start "server$i" dotnet "$WORK/bin/LoadBalancer.Server/LoadBalancer.Server.dll"
+  SERVER_PIDS+=("$LAST_PID")
 done
 for port in "${SERVER_PORTS[@]}"; do wait_up "http://127.0.0.1:$port"; done
 S1=${SERVER_PORTS[0]} S2=${SERVER_PORTS[1]} S3=${SERVER_PORTS[2]}
@@ -90,12 +92,20 @@ S1=${SERVER_PORTS[0]} S2=${SERVER_PORTS[1]} S3=${SERVER_PORTS[2]}
 # --- the proxies --------------------------------------------------------------------------------------------------
 declare -A URL PID
 URL[direct]="http://127.0.0.1:$S1"
+PID[direct]=${SERVER_PIDS[0]}
 
 port=$(free_port); URL[ours]="http://127.0.0.1:$port"
 ASPNETCORE_URLS="${URL[ours]}" \
   Services__server1__http__0="http://127.0.0.1:$S1" Services__server2__http__0="http://127.0.0.1:$S2" Services__server3__http__0="http://127.0.0.1:$S3" \
   start ours dotnet "$WORK/bin/LoadBalancer.Proxy/LoadBalancer.Proxy.dll"
 PID[ours]=$LAST_PID
+
+# The same proxy with OpenTelemetry switched off (the SDK's standard switch): what telemetry costs, measured alongside.
+port=$(free_port); URL[ours-notel]="http://127.0.0.1:$port"
+ASPNETCORE_URLS="${URL[ours-notel]}" OTEL_SDK_DISABLED=true \
+  Services__server1__http__0="http://127.0.0.1:$S1" Services__server2__http__0="http://127.0.0.1:$S2" Services__server3__http__0="http://127.0.0.1:$S3" \
+  start ours-notel dotnet "$WORK/bin/LoadBalancer.Proxy/LoadBalancer.Proxy.dll"
+PID[ours-notel]=$LAST_PID
 
 port=$(free_port); URL[yarp]="http://127.0.0.1:$port"
 ASPNETCORE_URLS="${URL[yarp]}" BENCH_UPSTREAMS="http://127.0.0.1:$S1,http://127.0.0.1:$S2,http://127.0.0.1:$S3" \
@@ -107,17 +117,33 @@ fill() { sed -e "s|@WORK@|$WORK|g" -e "s|@PORT@|$1|g" -e "s|@S1@|$S1|g" -e "s|@S
 port=$(free_port); URL[nginx]="http://127.0.0.1:$port"
 fill "$port" "$BENCH/config/nginx.conf.template" "$WORK/nginx.conf"
 start nginx nginx -e "$WORK/nginx-error.log" -p "$WORK" -c "$WORK/nginx.conf"
+PID[nginx]=$LAST_PID
 
 port=$(free_port); URL[haproxy]="http://127.0.0.1:$port"
 fill "$port" "$BENCH/config/haproxy.cfg.template" "$WORK/haproxy.cfg"
 start haproxy haproxy -db -f "$WORK/haproxy.cfg"
+PID[haproxy]=$LAST_PID
 
-TARGETS=(direct ours nginx haproxy yarp)
+TARGETS=(direct ours ours-notel nginx haproxy yarp)
 for t in "${TARGETS[@]}"; do wait_up "${URL[$t]}" || { cat "$WORK/$t.log" >&2 2>/dev/null; exit 1; }; done
 
 # --- measure, alternating -----------------------------------------------------------------------------------------
-measure() { # target, seconds -> BENCH line
-  wrk -t1 -c"$CONNECTIONS" -d"${2}s" --latency -s "$BENCH/config/random-id.lua" "${URL[$1]}/" | grep '^BENCH '
+cpu_ticks() { # pid: CPU clock ticks (user + system) of the process and its children (nginx's workers)
+  local total=0 pid f
+  for pid in "$1" $(pgrep -P "$1" || true); do
+    read -r -a f <"/proc/$pid/stat" 2>/dev/null || continue
+    total=$((total + f[13] + f[14]))
+  done
+  echo "$total"
+}
+
+measure() { # target, seconds -> BENCH line, with the target's own CPU time per request (cpu_ns)
+  local before after line requests
+  before=$(cpu_ticks "${PID[$1]}")
+  line=$(wrk -t1 -c"$CONNECTIONS" -d"${2}s" --latency -s "$BENCH/config/random-id.lua" "${URL[$1]}/" | grep '^BENCH ')
+  after=$(cpu_ticks "${PID[$1]}")
+  requests=$(sed -E 's/.*requests=([0-9]+).*/\1/' <<<"$line")
+  echo "$line cpu_ns=$(( (after - before) * 1000000000 / $(getconf CLK_TCK) / (requests > 0 ? requests : 1) ))"
 }
 
 for t in "${TARGETS[@]}"; do
