@@ -70,7 +70,11 @@ public sealed class RingPageBrowserTests
             Assert.Equal(4, await page.Locator("#load path").CountAsync());
             Assert.Contains("3/4 healthy", await page.Locator("#summary").InnerTextAsync(), StringComparison.Ordinal);
 
-            var screenshot = Path.Combine(RepositoryRoot(), "docs", "images", "ring.png");
+            // Into the test output, so a test run leaves the working tree as it was; UPDATE_DOCS_IMAGES=1 refreshes the
+            // README's picture instead.
+            var screenshot = Environment.GetEnvironmentVariable(UpdateDocsVariable) == "1"
+                ? Path.Combine(RepositoryRoot(), "docs", "images", "ring.png")
+                : Path.Combine(AppContext.BaseDirectory, "ring.png");
             Directory.CreateDirectory(Path.GetDirectoryName(screenshot)!);
             await page.ScreenshotAsync(new PageScreenshotOptions { Path = screenshot, FullPage = true });
             Assert.True(new FileInfo(screenshot).Length > 10_000);
@@ -85,6 +89,8 @@ public sealed class RingPageBrowserTests
             profile.Delete(recursive: true);
         }
     }
+
+    private const string UpdateDocsVariable = "UPDATE_DOCS_IMAGES";
 
     private static string RepositoryRoot()
     {
