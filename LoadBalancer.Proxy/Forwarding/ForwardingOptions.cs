@@ -16,6 +16,13 @@ public sealed class ForwardingOptions
     [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
     public TimeSpan ActivityTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Whether socket completions run on the runtime's epoll threads instead of hopping to the thread pool
+    /// (<c>DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1</c>; see <see cref="InlineSocketCompletions"/>). Process-wide,
+    /// so it is applied before the host starts, and an explicitly set environment variable wins.
+    /// </summary>
+    public bool InlineSocketCompletions { get; set; } = true;
+
     /// <summary>How long an idle pooled connection is kept.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan PooledConnectionIdleTimeout { get; set; } = TimeSpan.FromMinutes(1);

@@ -73,7 +73,7 @@ public sealed class RingPageBrowserTests
             // Into the test output, so a test run leaves the working tree as it was; UPDATE_DOCS_IMAGES=1 refreshes the
             // README's picture instead.
             var screenshot = Environment.GetEnvironmentVariable(UpdateDocsVariable) == "1"
-                ? Path.Combine(RepositoryRoot(), "docs", "images", "ring.png")
+                ? Path.Combine(Compose.AppHostManifest.RepositoryRoot, "docs", "images", "ring.png")
                 : Path.Combine(AppContext.BaseDirectory, "ring.png");
             Directory.CreateDirectory(Path.GetDirectoryName(screenshot)!);
             await page.ScreenshotAsync(new PageScreenshotOptions { Path = screenshot, FullPage = true });
@@ -91,17 +91,4 @@ public sealed class RingPageBrowserTests
     }
 
     private const string UpdateDocsVariable = "UPDATE_DOCS_IMAGES";
-
-    private static string RepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "LoadBalancer.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("LoadBalancer.sln not found above the test binaries.");
-    }
 }

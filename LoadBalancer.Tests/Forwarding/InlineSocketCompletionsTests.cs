@@ -1,0 +1,47 @@
+using LoadBalancer.Proxy.Forwarding;
+using LoadBalancer.Tests.Compose;
+using Microsoft.Extensions.Configuration;
+
+namespace LoadBalancer.Tests.Forwarding;
+
+public sealed class InlineSocketCompletionsTests
+{
+    [Theory]
+    [InlineData(null, null, true, "1")]
+    [InlineData("true", null, true, "1")]
+    [InlineData("false", null, false, null)]
+    // A value already in the environment wins over configuration, either way.
+    [InlineData("true", "0", false, "0")]
+    [InlineData("false", "1", true, "1")]
+    public void The_switch_follows_configuration_unless_the_environment_already_sets_it(string? configured, string? existing, bool inline, string? after)
+    {
+        var environment = new Dictionary<string, string>();
+        if (existing is not null)
+        {
+            environment[InlineSocketCompletions.EnvironmentVariable] = existing;
+        }
+
+        var settings = new Dictionary<string, string?>();
+        if (configured is not null)
+        {
+            settings[InlineSocketCompletions.ConfigurationKey] = configured;
+        }
+
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+
+        var result = InlineSocketCompletions.Apply(configuration, name => environment.GetValueOrDefault(name), (name, value) => environment[name] = value);
+
+        Assert.Equal(inline, result);
+        Assert.Equal(after, environment.GetValueOrDefault(InlineSocketCompletions.EnvironmentVariable));
+    }
+
+    [Fact]
+    public void The_proxy_ships_with_inline_completions_on()
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddJsonFile(Path.Combine(AppHostManifest.RepositoryRoot, "LoadBalancer.Proxy", "appsettings.json"), optional: false)
+            .Build();
+
+        Assert.True(configuration.GetValue<bool>(InlineSocketCompletions.ConfigurationKey));
+    }
+}
