@@ -48,15 +48,19 @@ def cpu(target):
     values = [r["cpu_ns"] for r in runs[target] if "cpu_ns" in r]
     return f"{statistics.mean(values) / 1000:.1f} µs" if values else "–"
 
-out.append("| target | requests/s | p50 | p99 | CPU per request | socket errors | non-2xx | rounds (req/s) |")
-out.append("|---|---|---|---|---|---|---|---|")
+def median(target, key):
+    return statistics.median(r[key] for r in runs[target])
+
+out.append("| target | requests/s (mean) | requests/s (median) | p50 | p99 | CPU per request | socket errors | non-2xx | rounds (req/s) |")
+out.append("|---|---|---|---|---|---|---|---|---|")
 for target in LABELS:
     if target not in runs:
         continue
-    out.append(f"| {LABELS[target]} | {mean(target, 'rps'):,.0f} | {mean(target, 'p50_us') / 1000:.2f} ms | {mean(target, 'p99_us') / 1000:.2f} ms "
+    out.append(f"| {LABELS[target]} | {mean(target, 'rps'):,.0f} | {median(target, 'rps'):,.0f} | {mean(target, 'p50_us') / 1000:.2f} ms | {mean(target, 'p99_us') / 1000:.2f} ms "
                f"| {cpu(target)} | {sum(r['errors'] for r in runs[target]):.0f} | {sum(r['non2xx'] for r in runs[target]):.0f} "
                f"| {' / '.join(format(r['rps'], ',.0f') for r in runs[target])} |")
-out.append("\nCPU per request: user + system time of the target's own processes (nginx: master and workers) during the "
+out.append("\nThe median is given beside the mean because this VM has hiccups: a round now and then runs 10–15 % slow for every "
+           "target, whichever is measured at the time. CPU per request: user + system time of the target's own processes (nginx: master and workers) during the "
            "measurement, divided by the requests it served; the servers' and wrk's time is not in it. All share the same "
            "2 cores, so a proxy's throughput here is bounded by what it leaves to the servers and to wrk.")
 
@@ -66,10 +70,10 @@ def cpu_ratio(a, b):
     return f"{statistics.mean(va) / statistics.mean(vb):.2f}×" if va and vb and statistics.mean(vb) > 0 else "–"
 
 out.append("\nRatios (ours / peer; throughput above 1 is better, p99 and CPU per request below 1 are better):\n")
-out.append("| ours | peer | throughput | p99 latency | CPU per request |\n|---|---|---|---|---|")
+out.append("| ours | peer | throughput (means) | throughput (medians) | p99 latency | CPU per request |\n|---|---|---|---|---|---|")
 for ours, peer in [("ours", "nginx"), ("ours", "haproxy"), ("ours", "yarp"), ("ours", "direct"), ("ours-notel", "yarp")]:
     if ours in runs and peer in runs:
-        out.append(f"| {ours} | {peer} | {mean(ours, 'rps') / mean(peer, 'rps'):.2f}× | {mean(ours, 'p99_us') / max(1, mean(peer, 'p99_us')):.2f}× "
+        out.append(f"| {ours} | {peer} | {mean(ours, 'rps') / mean(peer, 'rps'):.2f}× | {median(ours, 'rps') / median(peer, 'rps'):.2f}× | {mean(ours, 'p99_us') / max(1, mean(peer, 'p99_us')):.2f}× "
                    f"| {cpu_ratio(ours, peer)} |")
 
 if args.alloc.strip():
