@@ -20,8 +20,10 @@ namespace LoadBalancer.Proxy.Forwarding;
 /// next distinct available member on the ring for the same key, within the limits of <see cref="RetryOptions"/>.
 /// </summary>
 /// <remarks>
-/// Every attempt runs through <see cref="AttemptAsync"/> (pick, reset, observe) and <see cref="ForwardAsync"/>
-/// (send through the member's circuit breaker, classify): the one place per-attempt behaviour lives.
+/// Every attempt runs through <see cref="AttemptAsync"/> (pick, reset, observe, send through the member's circuit
+/// breaker), <see cref="ForwardAsync"/> (YARP's forward, classify, end the attempt) and <see cref="Settle"/> (the
+/// breaker's refusal): the one place per-attempt behaviour lives. The first attempt runs outside Polly's retry
+/// pipeline; a retryable failure enters it (see <see cref="ForwardingPipeline"/>).
 /// </remarks>
 public sealed partial class ProxyRequestHandler
 {
