@@ -32,7 +32,9 @@ public static class InlineSocketCompletions
             return existing == "1";
         }
 
-        if (!configuration.GetValue(ConfigurationKey, defaultValue: true))
+        // Bound like the options themselves, so the default is ForwardingOptions' own.
+        var options = configuration.GetSection(ForwardingOptions.SectionName).Get<ForwardingOptions>() ?? new ForwardingOptions();
+        if (!options.InlineSocketCompletions)
         {
             return false;
         }

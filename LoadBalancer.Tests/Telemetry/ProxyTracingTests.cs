@@ -146,6 +146,13 @@ public sealed class ProxyTracingTests
         Assert.Equal(1, attempts[1].GetTagItem("http.request.resend_count"));
         Assert.Equal(200, attempts[1].GetTagItem("http.response.status_code"));
         Assert.Equal(ActivityStatusCode.Unset, attempts[1].Status);
+
+        // The failed first attempt's span is recorded afterwards but spans the attempt itself: its HttpClient span (a
+        // sibling, under the request's span) lies within it. The retry's HttpClient span is the retry span's child.
+        var firstCall = Assert.Single(spans, a => a.Kind == ActivityKind.Client && a.ParentSpanId == proxySpan.SpanId);
+        Assert.True(attempts[0].StartTimeUtc <= firstCall.StartTimeUtc, $"attempt 1 starts {attempts[0].StartTimeUtc:O}, its call {firstCall.StartTimeUtc:O}");
+        Assert.True(firstCall.StartTimeUtc + firstCall.Duration <= attempts[0].StartTimeUtc + attempts[0].Duration);
+        Assert.Single(spans, a => a.Kind == ActivityKind.Client && a.ParentSpanId == attempts[1].SpanId);
     }
 
     [Fact]
