@@ -23,6 +23,14 @@ public sealed class ForwardingOptions
     /// </summary>
     public bool InlineSocketCompletions { get; set; } = true;
 
+    /// <summary>
+    /// The HTTP version spoken to the servers: <see cref="UpstreamProtocol.Http1"/> (any server) or
+    /// <see cref="UpstreamProtocol.Http2"/> (multiplexed; the servers must accept HTTP/2, h2c when not TLS). Heartbeats
+    /// use it too, so a member is probed the way it is used.
+    /// </summary>
+    [EnumDataType(typeof(UpstreamProtocol))]
+    public UpstreamProtocol UpstreamProtocol { get; set; } = UpstreamProtocol.Http1;
+
     /// <summary>How long an idle pooled connection is kept.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan PooledConnectionIdleTimeout { get; set; } = TimeSpan.FromMinutes(1);

@@ -25,7 +25,12 @@ public sealed class UpstreamHttpClient : IDisposable
             // Propagates W3C trace context so one request is one trace: client → proxy → server.
             ActivityHeadersPropagator = new ReverseProxyPropagator(DistributedContextPropagator.Current),
         });
-        RequestConfig = new ForwarderRequestConfig { ActivityTimeout = settings.ActivityTimeout };
+        RequestConfig = new ForwarderRequestConfig
+        {
+            ActivityTimeout = settings.ActivityTimeout,
+            Version = settings.UpstreamProtocol.RequestVersion(),
+            VersionPolicy = settings.UpstreamProtocol.VersionPolicy(),
+        };
     }
 
     /// <summary>The invoker passed to <see cref="IHttpForwarder.SendAsync(HttpContext, string, HttpMessageInvoker, ForwarderRequestConfig, HttpTransformer)"/>.</summary>

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http;
+using LoadBalancer.Proxy.Forwarding;
 using LoadBalancer.Proxy.Membership;
 using LoadBalancer.Proxy.Ring;
 using Microsoft.Extensions.Options;
@@ -21,6 +22,7 @@ public sealed partial class ActiveHealthChecker : BackgroundService
     private readonly TimeProvider _time;
     private readonly ILogger<ActiveHealthChecker> _logger;
     private readonly HttpMessageInvoker _invoker;
+    private readonly UpstreamProtocol _protocol;
     private readonly Dictionary<Upstream, Streak> _streaks = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>Creates the checker.</summary>
@@ -28,6 +30,7 @@ public sealed partial class ActiveHealthChecker : BackgroundService
         RingState ring,
         UpstreamAvailability availability,
         IOptions<HealthOptions> options,
+        IOptions<ForwardingOptions> forwarding,
         TimeProvider time,
         ILogger<ActiveHealthChecker> logger)
     {
@@ -36,6 +39,7 @@ public sealed partial class ActiveHealthChecker : BackgroundService
         _options = options.Value;
         _time = time;
         _logger = logger;
+        _protocol = forwarding.Value.UpstreamProtocol;
         // Its own small pool: a probe must not queue behind client traffic, and it sends no trace headers.
         _invoker = new HttpMessageInvoker(new SocketsHttpHandler
         {
@@ -135,7 +139,11 @@ public sealed partial class ActiveHealthChecker : BackgroundService
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         try
         {
-            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(member.Address, _options.Path));
+            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(member.Address, _options.Path))
+            {
+                Version = _protocol.RequestVersion(),
+                VersionPolicy = _protocol.VersionPolicy(),
+            };
             using var response = await _invoker.SendAsync(request, linked.Token).ConfigureAwait(false);
             return response.StatusCode is >= HttpStatusCode.OK and < HttpStatusCode.MultipleChoices;
         }

@@ -57,9 +57,10 @@ public sealed class TestHost(WebApplication app, Uri address) : IAsyncDisposable
         new Dictionary<string, string?> { ["SERVER_ID"] = id });
 
     /// <summary>Starts a backend whose every answer is produced by <paramref name="handler"/>.</summary>
-    public static Task<TestHost> StartBackendAsync(RequestDelegate handler) => StartAsync(
+    public static Task<TestHost> StartBackendAsync(RequestDelegate handler, IDictionary<string, string?>? settings = null) => StartAsync(
         _ => { },
-        app => app.Run(handler));
+        app => app.Run(handler),
+        settings);
 
     /// <summary>Starts the proxy with members <paramref name="members"/> (name → address) and extra settings.</summary>
     public static Task<TestHost> StartProxyAsync(
