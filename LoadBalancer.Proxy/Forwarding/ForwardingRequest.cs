@@ -20,6 +20,7 @@ internal sealed class ForwardingRequest
     private TimeSpan _totalTimeout;
     private AttemptResult? _replay;
     private bool _attemptOpen;
+    private bool _boundByTotal;
 
     public ForwardingRequest(TimeProvider time)
     {
@@ -65,7 +66,10 @@ internal sealed class ForwardingRequest
     public int Attempts => _triedCount;
 
     /// <summary>Whether the request's total deadline (<see cref="RetryOptions.TotalTimeout"/>) has passed.</summary>
-    public bool DeadlinePassed => _time.GetElapsedTime(_startedAt) >= _totalTimeout;
+    public bool DeadlinePassed =>
+        // The timer counts whole milliseconds and may fire just before the clock reaches the deadline: an attempt cut
+        // off by the total deadline means it passed, or a retry would be sent with nothing left to wait for it.
+        (_boundByTotal && _forward.IsCancellationRequested) || _time.GetElapsedTime(_startedAt) >= _totalTimeout;
 
     /// <summary>Whether the current attempt's forward was cut off by a deadline (attempt or total).</summary>
     public bool TimedOut => _forward.IsCancellationRequested;
@@ -146,7 +150,8 @@ internal sealed class ForwardingRequest
         }
 
         var remaining = _totalTimeout - _time.GetElapsedTime(_startedAt);
-        var timeout = remaining < _attemptTimeout ? remaining : _attemptTimeout;
+        _boundByTotal = remaining <= _attemptTimeout;
+        var timeout = _boundByTotal ? remaining : _attemptTimeout;
         _forward.CancelAfter(timeout > MinimumTimeout ? timeout : MinimumTimeout);
         return _forward.Token;
     }
@@ -167,6 +172,7 @@ internal sealed class ForwardingRequest
         HeldBack = false;
         _replay = null;
         _attemptOpen = false;
+        _boundByTotal = false;
         Observation = default;
         _triedCount = 0;
     }
