@@ -4,6 +4,8 @@ using LoadBalancer.AppHost;
 
 var builder = DistributedApplication.CreateBuilder(args);
 var options = AppHostOptions.Read(builder.Configuration);
+// Each server's HTTP/2-only endpoint (h2c), which the proxy routes to when it speaks HTTP/2.
+const string H2cEndpoint = "h2c";
 
 // The proxy listens on a fixed port (5000 by default) straight on the process: no DCP hop in front of it.
 var proxy = builder.AddProject<Projects.LoadBalancer_Proxy>("proxy", launchProfileName: null)
@@ -17,6 +19,13 @@ var proxy = builder.AddProject<Projects.LoadBalancer_Proxy>("proxy", launchProfi
 // Parameters:admin-key (e.g. in user secrets) for a stable one. Not persisted: test runs must not write user secrets.
 var adminKey = builder.AddParameter("admin-key", new GenerateParameterDefault { MinLength = 32, Special = false }, secret: true);
 proxy.WithEnvironment("Admin__ApiKey", adminKey);
+
+// Which endpoint of each server the proxy routes to, and in which HTTP version.
+if (options.UpstreamProtocol == "Http2")
+{
+    proxy.WithEnvironment("Forwarding__UpstreamProtocol", "Http2")
+        .WithEnvironment("Discovery__EndpointName", H2cEndpoint);
+}
 
 // Settings under "Proxy" in the AppHost's configuration reach the proxy as its own configuration,
 // e.g. Proxy:Balancing:Algorithm → Balancing__Algorithm.
@@ -34,8 +43,13 @@ for (var i = 1; i <= options.Servers; i++)
 {
     var server = builder.AddProject<Projects.LoadBalancer_Server>($"server{i}", launchProfileName: null)
         .WithHttpEndpoint(name: "http", isProxied: options.ProxiedServers)
+        // HTTP/2 with prior knowledge on a port of its own (Kestrel offers h2c only on a port that speaks nothing
+        // else); "http" stays HTTP/1.1 for people, browsers and the health check.
+        .WithHttpEndpoint(name: H2cEndpoint, isProxied: options.ProxiedServers)
+        .WithEndpoint(H2cEndpoint, endpoint => endpoint.Transport = "http2")
         .WithEnvironment("SERVER_ID", i.ToString(System.Globalization.CultureInfo.InvariantCulture))
-        .WithHttpHealthCheck("/heartbeat");
+        .WithHttpHealthCheck("/heartbeat", endpointName: "http");
+    server.WithEnvironment("Server__H2cPort", server.GetEndpoint(H2cEndpoint).Property(EndpointProperty.TargetPort));
 
     proxy.WithReference(server).WaitFor(server);
 }
@@ -48,3 +62,4 @@ if (options.RespawnServers)
 }
 
 builder.Build().Run();
+

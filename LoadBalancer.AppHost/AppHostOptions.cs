@@ -24,6 +24,13 @@ public sealed class AppHostOptions
     public bool ProxiedServers { get; set; }
 
     /// <summary>
+    /// The HTTP version the proxy speaks to the servers: <c>Http2</c> (by default; each server's <c>h2c</c> endpoint,
+    /// where the requests in flight share one connection) or <c>Http1</c> (each server's <c>http</c> endpoint).
+    /// </summary>
+    [RegularExpression("^(Http1|Http2)$", ErrorMessage = "UpstreamProtocol must be Http1 or Http2.")]
+    public string UpstreamProtocol { get; set; } = "Http2";
+
+    /// <summary>
     /// Whether a server that exits on its own (crash, kill) is started again at once. One stopped on purpose
     /// (stop command, dashboard) stays stopped either way.
     /// </summary>

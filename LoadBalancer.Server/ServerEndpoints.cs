@@ -1,6 +1,7 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 
 namespace LoadBalancer.Server;
@@ -16,6 +17,22 @@ public static class ServerEndpoints
             .Configure<IConfiguration>((options, configuration) => options.Id = configuration["SERVER_ID"] ?? options.Id)
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        // Endpoint defaults reach the addresses bound from ASPNETCORE_URLS too, so the h2c port is picked out there
+        // rather than listened on explicitly, which would make Kestrel ignore every configured address.
+        builder.Services.AddOptions<KestrelServerOptions>()
+            .Configure<IOptions<ServerOptions>>((kestrel, server) =>
+            {
+                if (server.Value.H2cPort is { } h2cPort)
+                {
+                    kestrel.ConfigureEndpointDefaults(listen =>
+                    {
+                        if (listen.IPEndPoint?.Port == h2cPort)
+                        {
+                            listen.Protocols = HttpProtocols.Http2;
+                        }
+                    });
+                }
+            });
         return builder;
     }
 

@@ -63,7 +63,7 @@ public sealed partial class ServiceDiscoveryMembershipSource(
             var discovered = new Dictionary<string, Uri>(StringComparer.Ordinal);
             foreach (var service in configuration.GetSection(_options.ServicesSection).GetChildren())
             {
-                var source = await resolver.GetEndpointsAsync($"{_options.Scheme}://{service.Key}", timeout.Token).ConfigureAwait(false);
+                var source = await resolver.GetEndpointsAsync(_options.QueryFor(service.Key), timeout.Token).ConfigureAwait(false);
                 tokens.Add(source.ChangeToken);
                 for (var i = 0; i < source.Endpoints.Count; i++)
                 {

@@ -40,6 +40,27 @@ public sealed class ComposeGeneratorTests
     }
 
     [Fact]
+    public void A_second_endpoint_listens_on_the_next_container_port_and_expressions_name_each_ones_port()
+    {
+        var compose = Generate("""
+            "server": { "type": "project.v0", "path": "server/Server.csproj",
+              "env": { "HTTP_PORTS": "{server.bindings.http.targetPort};{server.bindings.h2c.targetPort}",
+                       "Server__H2cPort": "{server.bindings.h2c.targetPort}" },
+              "bindings": { "http": { "scheme": "http" }, "h2c": { "scheme": "http", "transport": "http2", "port": 9001, "external": true } } },
+            "proxy": { "type": "project.v0", "path": "proxy/Proxy.csproj",
+              "env": { "H1": "{server.bindings.http.url}", "H2C": "{server.bindings.h2c.url}" } }
+            """).Document;
+
+        var server = compose["services"]["server"];
+        Assert.Equal("8080;8081", Scalar(server["environment"]["HTTP_PORTS"]));
+        Assert.Equal("8081", Scalar(server["environment"]["Server__H2cPort"]));
+        Assert.Equal("9001:8081", Scalar(((YamlSequenceNode)server["ports"]).Children.Single()));
+        var proxy = compose["services"]["proxy"];
+        Assert.Equal("http://server:8080", Scalar(proxy["environment"]["H1"]));
+        Assert.Equal("http://server:8081", Scalar(proxy["environment"]["H2C"]));
+    }
+
+    [Fact]
     public void Parameters_become_compose_variables_listed_in_the_env_template()
     {
         var model = Generate("""
@@ -93,10 +114,6 @@ public sealed class ComposeGeneratorTests
     [InlineData("""
         "api": { "type": "project.v0", "path": "api/Api.csproj", "env": { "X": "{nowhere.bindings.http.url}" } }
         """, "cannot translate '{nowhere.bindings.http.url}'")]
-    [InlineData("""
-        "api": { "type": "project.v0", "path": "api/Api.csproj",
-          "bindings": { "http": { "scheme": "http" }, "admin": { "scheme": "http" } } }
-        """, "Resource 'api' has 2 endpoints")]
     public void What_compose_cannot_express_is_refused_with_the_resource_named(string resources, string message)
     {
         var error = Assert.Throws<NotSupportedException>(() => Generate(resources));

@@ -1,4 +1,6 @@
 using System.Text.Json;
+using Aspire.Hosting;
+using Aspire.Hosting.Testing;
 using LoadBalancer.Proxy.Forwarding;
 
 namespace LoadBalancer.Tests.EndToEnd;
@@ -37,6 +39,28 @@ public sealed class ProxyEndToEndTests(AppHostFixture fixture) : IClassFixture<A
                 Assert.Equal(owner[id], Assert.Single(response.Headers.GetValues(ProxyRequestHandler.UpstreamHeader)));
             }
         }
+    }
+
+    [Fact]
+    public async Task The_proxy_routes_to_each_servers_h2c_endpoint_while_its_http_endpoint_stays_HTTP_1_1()
+    {
+        using var client = fixture.CreateProxyClient();
+        var ring = await client.GetFromJsonAsync<JsonElement>("/ring");
+        var addresses = ring.GetProperty("members").EnumerateArray()
+            .ToDictionary(m => m.GetProperty("name").GetString()!, m => new Uri(m.GetProperty("address").GetString()!));
+
+        foreach (var name in AppHostFixture.ServerNames)
+        {
+            // The h2c port speaks nothing but HTTP/2, so answered requests through it were HTTP/2 requests.
+            Assert.Equal(fixture.App.GetEndpoint(name, "h2c").Port, addresses[name].Port);
+            using var direct = fixture.App.CreateHttpClient(name, "http");
+            using var response = await direct.GetAsync("/home");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal(new Version(1, 1), response.Version);
+        }
+
+        using var routed = await client.GetAsync("/home?id=h2c");
+        Assert.Equal(HttpStatusCode.OK, routed.StatusCode);
     }
 
     [Fact]

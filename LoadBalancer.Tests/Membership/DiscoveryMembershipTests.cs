@@ -73,4 +73,24 @@ public sealed class DiscoveryMembershipTests : IDisposable
         using var last = await client.GetAsync("/home?id=1");
         Assert.Equal("server1", Assert.Single(last.Headers.GetValues(ProxyRequestHandler.UpstreamHeader)));
     }
+
+    [Fact]
+    public async Task With_an_endpoint_name_each_service_is_reached_at_that_named_endpoint()
+    {
+        await using var named = await TestHost.StartServerAsync("named");
+        var unused = ProxyProbe.RefusedAddress();
+        await using var proxy = await TestHost.StartProxyAsync(
+            [],
+            new Dictionary<string, string?>
+            {
+                ["Services:server1:http:0"] = unused.ToString(),
+                ["Services:server1:h2c:0"] = named.Address.ToString(),
+                ["Discovery:EndpointName"] = "h2c",
+            });
+        using var client = proxy.CreateClient();
+
+        Assert.Equal(named.Address, ProxyProbe.Member(proxy, "server1").Address);
+        var body = await client.GetFromJsonAsync<System.Text.Json.JsonElement>("/home?id=1");
+        Assert.Equal("Hello from Server: named", body.GetProperty("message").GetString());
+    }
 }

@@ -1,5 +1,7 @@
 using System.Text.Json;
+using LoadBalancer.Server;
 using LoadBalancer.Tests.Infrastructure;
+using Microsoft.AspNetCore.Hosting;
 
 namespace LoadBalancer.Tests.Server;
 
@@ -52,5 +54,34 @@ public sealed class ServerEndpointTests
     {
         var error = await Assert.ThrowsAnyAsync<Exception>(() => TestHost.StartServerAsync("bad id!"));
         Assert.Contains("SERVER_ID", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_h2c_port_speaks_HTTP_2_with_prior_knowledge_while_the_other_port_stays_HTTP_1_1()
+    {
+        var (http, h2c) = (Ports.Free(), Ports.Free());
+        await using var server = await TestHost.StartAsync(
+            builder =>
+            {
+                builder.WebHost.UseUrls($"http://127.0.0.1:{http}", $"http://127.0.0.1:{h2c}");
+                builder.AddServerOptions();
+            },
+            app => app.MapServerEndpoints(),
+            new Dictionary<string, string?> { ["SERVER_ID"] = "4", ["Server:H2cPort"] = $"{h2c}" });
+        using var client = new HttpClient();
+
+        using var overHttp1 = await client.SendAsync(new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{http}/home"));
+        using var overH2c = await client.SendAsync(new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{h2c}/home")
+        {
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        });
+
+        Assert.Equal((HttpStatusCode.OK, HttpVersion.Version11), (overHttp1.StatusCode, overHttp1.Version));
+        Assert.Equal((HttpStatusCode.OK, HttpVersion.Version20), (overH2c.StatusCode, overH2c.Version));
+        Assert.Equal("Hello from Server: 4", (await overH2c.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("message").GetString());
+        // HTTP/1.1 on the h2c port is refused (Kestrel answers 400): the port speaks nothing else.
+        using var http1OnH2c = await client.GetAsync($"http://127.0.0.1:{h2c}/home");
+        Assert.Equal(HttpStatusCode.BadRequest, http1OnH2c.StatusCode);
     }
 }

@@ -13,8 +13,23 @@ namespace LoadBalancer.ComposeGen.Compose;
 /// </summary>
 public static class ComposeGenerator
 {
-    /// <summary>The port every service listens on inside its container (the aspnet image's default).</summary>
+    /// <summary>The port a service's first endpoint listens on inside its container (the aspnet image's default).</summary>
     public const int ContainerPort = 8080;
+
+    /// <summary>
+    /// The port <paramref name="binding"/> listens on inside the container: the first endpoint 8080, the next 8081 and
+    /// so on, in the manifest's order (a server's <c>http</c>, then its <c>h2c</c>).
+    /// </summary>
+    public static int ContainerPortOf(ManifestResource resource, ManifestBinding binding)
+    {
+        var index = 0;
+        while (!ReferenceEquals(resource.Bindings[index], binding))
+        {
+            index++;
+        }
+
+        return ContainerPort + index;
+    }
 
     /// <summary>The dashboard's service name; also its host name for OTLP.</summary>
     public const string DashboardService = "aspire-dashboard";
@@ -82,13 +97,6 @@ public static class ComposeGenerator
             throw new InvalidDataException($"Project resource '{resource.Name}' has no 'path'.");
         }
 
-        if (resource.Bindings.Count > 1)
-        {
-            // One port per container keeps every address http://<service>:8080; a second endpoint needs a second port.
-            throw new NotSupportedException(
-                $"Resource '{resource.Name}' has {resource.Bindings.Count} endpoints; ComposeGen maps one per project.");
-        }
-
         var project = Path.GetFileNameWithoutExtension(resource.ProjectPath);
         var dockerfile = Path.GetRelativePath(repositoryRoot, Path.Combine(Path.GetDirectoryName(resource.ProjectPath)!, "Dockerfile"))
             .Replace('\\', '/');
@@ -114,7 +122,7 @@ public static class ComposeGenerator
             { "environment", environment },
         };
 
-        var published = resource.Bindings.Where(b => b.External).Select(PortMapping).ToList();
+        var published = resource.Bindings.Where(b => b.External).Select(b => PortMapping(b, ContainerPortOf(resource, b))).ToList();
         if (published.Count > 0)
         {
             service.Add("ports", new YamlSequenceNode(published));
@@ -137,11 +145,11 @@ public static class ComposeGenerator
         return service;
     }
 
-    // Host port: the binding's port, else its target port (an unproxied endpoint has only that); inside always 8080.
-    private static YamlScalarNode PortMapping(ManifestBinding binding) =>
+    // Host port: the binding's port, else its target port (an unproxied endpoint has only that).
+    private static YamlScalarNode PortMapping(ManifestBinding binding, int containerPort) =>
         Quoted((binding.Port ?? binding.TargetPort) is { } host
-            ? string.Create(CultureInfo.InvariantCulture, $"{host}:{ContainerPort}")
-            : ContainerPort.ToString(CultureInfo.InvariantCulture));
+            ? string.Create(CultureInfo.InvariantCulture, $"{host}:{containerPort}")
+            : containerPort.ToString(CultureInfo.InvariantCulture));
 
     private static YamlMappingNode HealthCheck(string path) => new()
     {

@@ -62,10 +62,10 @@ internal sealed partial class ManifestExpressions(IReadOnlyDictionary<string, Ma
                 references.Add(name);
             }
 
-            var port = ComposeGenerator.ContainerPort.ToString(CultureInfo.InvariantCulture);
+            var port = ComposeGenerator.ContainerPortOf(target, binding).ToString(CultureInfo.InvariantCulture);
             return property switch
             {
-                // Every container listens on the same port; the service name is its host name on the compose network.
+                // Every container numbers its ports alike; the service name is its host name on the compose network.
                 "url" => $"{binding.Scheme}://{name}:{port}",
                 "host" => name,
                 "port" or "targetPort" => port,
