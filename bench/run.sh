@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark: our proxy against nginx, HAProxy and plain YARP, all in front of the same three LoadBalancer.Server
 # instances on 127.0.0.1. One command: bench/run.sh  (env: DURATION=10 ROUNDS=3 CONNECTIONS=32 WARMUP=8 NOTE="...")
+# VARIANTS=1 also measures nginx and HAProxy as commonly deployed without tuning (access log on, no upstream
+# keep-alive, stock threads), to show how much a peer's figure depends on its configuration.
 # Writes bench/results/latest.md. Every process it starts is stopped on exit.
 set -euo pipefail
 
@@ -12,6 +14,7 @@ CONNECTIONS="${CONNECTIONS:-32}"
 WARMUP="${WARMUP:-8}"
 NOTE="${NOTE:-}"
 PROFILE="${PROFILE:-1}"
+VARIANTS="${VARIANTS:-0}"
 WORK="$(mktemp -d /tmp/lb-bench.XXXXXX)"
 OUT="$BENCH/results/latest.md"
 PIDS=()
@@ -78,41 +81,55 @@ start() { # name, then the command; environment set by the caller. Sets LAST_PID
 export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning
 
 # --- the three servers --------------------------------------------------------------------------------------------
+# Each server listens twice, as under the AppHost: HTTP/1.1 (what nginx, the direct row and every proxy's default use)
+# and h2c, HTTP/2 with prior knowledge, on the port named by Server__H2cPort.
 SERVER_PORTS=()
+SERVER_H2C_PORTS=()
 SERVER_PIDS=()
 for i in 1 2 3; do
   port=$(free_port)
+  h2c=$(free_port)
   SERVER_PORTS+=("$port")
-  SERVER_ID=$i ASPNETCORE_URLS="http://127.0.0.1:$port" start "server$i" dotnet "$WORK/bin/LoadBalancer.Server/LoadBalancer.Server.dll"
+  SERVER_H2C_PORTS+=("$h2c")
+  SERVER_ID=$i ASPNETCORE_URLS="http://127.0.0.1:$port;http://127.0.0.1:$h2c" Server__H2cPort="$h2c" \
+    start "server$i" dotnet "$WORK/bin/LoadBalancer.Server/LoadBalancer.Server.dll"
   SERVER_PIDS+=("$LAST_PID")
 done
 for port in "${SERVER_PORTS[@]}"; do wait_up "http://127.0.0.1:$port"; done
 S1=${SERVER_PORTS[0]} S2=${SERVER_PORTS[1]} S3=${SERVER_PORTS[2]}
+H1=${SERVER_H2C_PORTS[0]} H2=${SERVER_H2C_PORTS[1]} H3=${SERVER_H2C_PORTS[2]}
 
 # --- the proxies --------------------------------------------------------------------------------------------------
 declare -A URL PID
 URL[direct]="http://127.0.0.1:$S1"
 PID[direct]=${SERVER_PIDS[0]}
 
-port=$(free_port); URL[ours]="http://127.0.0.1:$port"
-ASPNETCORE_URLS="${URL[ours]}" \
-  Services__server1__http__0="http://127.0.0.1:$S1" Services__server2__http__0="http://127.0.0.1:$S2" Services__server3__http__0="http://127.0.0.1:$S3" \
-  start ours dotnet "$WORK/bin/LoadBalancer.Proxy/LoadBalancer.Proxy.dll"
-PID[ours]=$LAST_PID
+start_ours() { # name, the three upstream ports, then extra NAME=value settings
+  local name=$1 port; port=$(free_port); URL[$name]="http://127.0.0.1:$port"
+  start "$name" env ASPNETCORE_URLS="${URL[$name]}" Services__server1__http__0="http://127.0.0.1:$2" \
+    Services__server2__http__0="http://127.0.0.1:$3" Services__server3__http__0="http://127.0.0.1:$4" "${@:5}" \
+    dotnet "$WORK/bin/LoadBalancer.Proxy/LoadBalancer.Proxy.dll"
+  PID[$name]=$LAST_PID
+}
+# As the AppHost runs it: HTTP/2 to the servers' h2c endpoints, where the requests in flight share a connection.
+start_ours ours "$H1" "$H2" "$H3" Forwarding__UpstreamProtocol=Http2
+# Its standalone default, HTTP/1.1 to the servers, as nginx's and plain YARP's.
+start_ours ours-h1 "$S1" "$S2" "$S3"
+# With OpenTelemetry switched off (the SDK's standard switch): what telemetry costs, measured alongside.
+start_ours ours-notel "$H1" "$H2" "$H3" Forwarding__UpstreamProtocol=Http2 OTEL_SDK_DISABLED=true
 
-# The same proxy with OpenTelemetry switched off (the SDK's standard switch): what telemetry costs, measured alongside.
-port=$(free_port); URL[ours-notel]="http://127.0.0.1:$port"
-ASPNETCORE_URLS="${URL[ours-notel]}" OTEL_SDK_DISABLED=true \
-  Services__server1__http__0="http://127.0.0.1:$S1" Services__server2__http__0="http://127.0.0.1:$S2" Services__server3__http__0="http://127.0.0.1:$S3" \
-  start ours-notel dotnet "$WORK/bin/LoadBalancer.Proxy/LoadBalancer.Proxy.dll"
-PID[ours-notel]=$LAST_PID
+start_yarp() { # name, comma-separated upstream URLs, then extra NAME=value settings
+  local name=$1 port; port=$(free_port); URL[$name]="http://127.0.0.1:$port"
+  start "$name" env ASPNETCORE_URLS="${URL[$name]}" BENCH_UPSTREAMS="$2" "${@:3}" dotnet "$WORK/bin/YarpBaseline/YarpBaseline.dll"
+  PID[$name]=$LAST_PID
+}
+start_yarp yarp "http://127.0.0.1:$S1,http://127.0.0.1:$S2,http://127.0.0.1:$S3"
+start_yarp yarp-h2c "http://127.0.0.1:$H1,http://127.0.0.1:$H2,http://127.0.0.1:$H3" BENCH_HTTP2=1
 
-port=$(free_port); URL[yarp]="http://127.0.0.1:$port"
-ASPNETCORE_URLS="${URL[yarp]}" BENCH_UPSTREAMS="http://127.0.0.1:$S1,http://127.0.0.1:$S2,http://127.0.0.1:$S3" \
-  start yarp dotnet "$WORK/bin/YarpBaseline/YarpBaseline.dll"
-PID[yarp]=$LAST_PID
-
-fill() { sed -e "s|@WORK@|$WORK|g" -e "s|@PORT@|$1|g" -e "s|@S1@|$S1|g" -e "s|@S2@|$S2|g" -e "s|@S3@|$S3|g" "$2" >"$3"; }
+fill() { # port, template, output (- for stdout)
+  if [[ "$3" == - ]]; then set -- "$1" "$2" /dev/stdout; fi
+  sed -e "s|@WORK@|$WORK|g" -e "s|@PORT@|$1|g" -e "s|@S1@|$S1|g" -e "s|@S2@|$S2|g" -e "s|@S3@|$S3|g" "$2" >"$3"
+}
 
 port=$(free_port); URL[nginx]="http://127.0.0.1:$port"
 fill "$port" "$BENCH/config/nginx.conf.template" "$WORK/nginx.conf"
@@ -124,26 +141,84 @@ fill "$port" "$BENCH/config/haproxy.cfg.template" "$WORK/haproxy.cfg"
 start haproxy haproxy -db -f "$WORK/haproxy.cfg"
 PID[haproxy]=$LAST_PID
 
-TARGETS=(direct ours ours-notel nginx haproxy yarp)
+# HAProxy speaking HTTP/2 to the h2c endpoints (`proto h2`), to compare like with like. HAProxy 2.6 sends
+# `:scheme https` for an origin-form request, which Kestrel refuses on a cleartext connection; an absolute URI fixes it.
+port=$(free_port); URL[haproxy-h2c]="http://127.0.0.1:$port"
+S1=$H1 S2=$H2 S3=$H3 fill "$port" "$BENCH/config/haproxy.cfg.template" - \
+  | sed -e 's|^\(  server .*\)$|\1 proto h2|' -e 's|^  default_backend servers$|  http-request set-uri http://%[req.hdr(host)]%[pathq]\n&|' \
+    -e 's|haproxy.pid|haproxy-h2c.pid|' >"$WORK/haproxy-h2c.cfg"
+start haproxy-h2c haproxy -db -f "$WORK/haproxy-h2c.cfg"
+PID[haproxy-h2c]=$LAST_PID
+
+TARGETS=(direct ours ours-h1 ours-notel nginx haproxy haproxy-h2c yarp yarp-h2c)
+
+# Peer variants (VARIANTS=1): one setting changed each, from the tuned templates above, so each row says what that
+# setting is worth. Not used for the ratios.
+start_nginx_variant() { # name, sed expression applied to the filled template
+  local port; port=$(free_port); URL[$1]="http://127.0.0.1:$port"
+  fill "$port" "$BENCH/config/nginx.conf.template" - | sed -e "$2" -e "s|nginx.pid|$1.pid|" >"$WORK/$1.conf"
+  start "$1" nginx -e "$WORK/$1-error.log" -p "$WORK" -c "$WORK/$1.conf"
+  PID[$1]=$LAST_PID
+  TARGETS+=("$1")
+}
+if [[ "$VARIANTS" == 1 ]]; then
+  start_nginx_variant nginx-accesslog "s|access_log off;|access_log $WORK/nginx-access.log;|"
+  start_nginx_variant nginx-1worker 's|worker_processes auto;|worker_processes 1;|'
+  start_nginx_variant nginx-nokeepalive '/keepalive 64;\|proxy_http_version\|proxy_set_header Connection/d'
+  port=$(free_port); URL[haproxy-stock]="http://127.0.0.1:$port"
+  fill "$port" "$BENCH/config/haproxy.cfg.template" - | sed -e '/nbthread\|http-reuse/d' -e "s|haproxy.pid|haproxy-stock.pid|" >"$WORK/haproxy-stock.cfg"
+  start haproxy-stock haproxy -db -f "$WORK/haproxy-stock.cfg"
+  PID[haproxy-stock]=$LAST_PID
+  TARGETS+=(haproxy-stock)
+fi
 for t in "${TARGETS[@]}"; do wait_up "${URL[$t]}" || { cat "$WORK/$t.log" >&2 2>/dev/null; exit 1; }; done
 
 # --- measure, alternating -----------------------------------------------------------------------------------------
-cpu_ticks() { # pid: CPU clock ticks (user + system) of the process and its children (nginx's workers)
+cpu_ticks() { # pids...: CPU clock ticks (user + system) of the processes and their children (nginx's workers)
   local total=0 pid f
-  for pid in "$1" $(pgrep -P "$1" || true); do
+  for pid in "$@" $(for p in "$@"; do pgrep -P "$p"; done || true); do
     read -r -a f <"/proc/$pid/stat" 2>/dev/null || continue
     total=$((total + f[13] + f[14]))
   done
   echo "$total"
 }
 
-measure() { # target, seconds -> BENCH line, with the target's own CPU time per request (cpu_ns)
-  local before after line requests
+machine_ticks() { # busy and idle ticks of the whole machine (steal, which the hypervisor took, counts as neither)
+  local _ user nice system idle iowait irq softirq
+  read -r _ user nice system idle iowait irq softirq _ </proc/stat
+  echo "$((user + nice + system + irq + softirq)) $((idle + iowait))"
+}
+
+other_servers() { # target: the server pids that are not the target itself
+  local pid
+  for pid in "${SERVER_PIDS[@]}"; do [[ "$pid" == "${PID[$1]}" ]] || echo "$pid"; done
+}
+
+measure() { # target, seconds -> BENCH line with CPU time per request: the target's own (cpu_ns), the servers'
+  # (servers_ns), wrk's (wrk_ns), the whole machine's busy time (machine_ns) and the idle share (idle_pct)
+  local before after line requests servers_before servers_after busy_before idle_before busy_after idle_after tck
+  local -a servers
+  mapfile -t servers < <(other_servers "$1")
+  read -r busy_before idle_before < <(machine_ticks)
   before=$(cpu_ticks "${PID[$1]}")
+  servers_before=$(cpu_ticks "${servers[@]}")
   line=$(wrk -t1 -c"$CONNECTIONS" -d"${2}s" --latency -s "$BENCH/config/random-id.lua" "${URL[$1]}/" | grep '^BENCH ')
   after=$(cpu_ticks "${PID[$1]}")
+  servers_after=$(cpu_ticks "${servers[@]}")
+  read -r busy_after idle_after < <(machine_ticks)
   requests=$(sed -E 's/.*requests=([0-9]+).*/\1/' <<<"$line")
-  echo "$line cpu_ns=$(( (after - before) * 1000000000 / $(getconf CLK_TCK) / (requests > 0 ? requests : 1) ))"
+  ((requests > 0)) || requests=1
+  tck=$(getconf CLK_TCK)
+  # This function runs in its own subshell, so `times` gives the CPU time of the children it waited for: wrk.
+  local wrk_seconds
+  local times_file="$WORK/times.$BASHPID"
+  times >"$times_file" # not in a pipe: that would run `times` in a subshell of its own, with no children
+  wrk_seconds=$(tail -1 "$times_file" | awk '{ gsub("s", "", $1); gsub("s", "", $2); split($1, u, "m"); split($2, s, "m"); print u[1] * 60 + u[2] + s[1] * 60 + s[2] }')
+  echo "$line cpu_ns=$(( (after - before) * 1000000000 / tck / requests ))" \
+    "servers_ns=$(( (servers_after - servers_before) * 1000000000 / tck / requests ))" \
+    "wrk_ns=$(awk -v s="$wrk_seconds" -v r="$requests" 'BEGIN { printf "%d", s * 1e9 / r }')" \
+    "machine_ns=$(( (busy_after - busy_before) * 1000000000 / tck / requests ))" \
+    "idle_pct=$(( (idle_after - idle_before) * 100 / ((busy_after - busy_before) + (idle_after - idle_before) + 1) ))"
 }
 
 for t in "${TARGETS[@]}"; do
@@ -169,7 +244,7 @@ if [[ "$PROFILE" == 1 ]]; then
   fi
   if [[ -x "$COUNTERS" ]]; then
     window=$((DURATION + 4))
-    for t in ours yarp; do
+    for t in ours ours-h1 yarp; do
       log "profiling $t: allocations during a ${DURATION}s run"
       "$COUNTERS" collect -p "${PID[$t]}" --counters System.Runtime --format csv -o "$WORK/counters-$t.csv" \
         --refresh-interval 1 --duration "$(printf '00:00:%02d:%02d' $((window / 60)) $((window % 60)))" </dev/null >"$WORK/counters-$t.log" 2>&1 &
