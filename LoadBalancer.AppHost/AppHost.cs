@@ -47,6 +47,12 @@ for (var i = 1; i <= options.Servers; i++)
         // else); "http" stays HTTP/1.1 for people, browsers and the health check.
         .WithHttpEndpoint(name: H2cEndpoint, isProxied: options.ProxiedServers)
         .WithEndpoint(H2cEndpoint, endpoint => endpoint.Transport = "http2")
+        // A browser cannot speak h2c: the link stays off the resource list, with a name that says why.
+        .WithUrlForEndpoint(H2cEndpoint, url =>
+        {
+            url.DisplayText = "h2c (HTTP/2 only, for the proxy)";
+            url.DisplayLocation = UrlDisplayLocation.DetailsOnly;
+        })
         .WithEnvironment("SERVER_ID", i.ToString(System.Globalization.CultureInfo.InvariantCulture))
         .WithHttpHealthCheck("/heartbeat", endpointName: "http");
     server.WithEnvironment("Server__H2cPort", server.GetEndpoint(H2cEndpoint).Property(EndpointProperty.TargetPort));
