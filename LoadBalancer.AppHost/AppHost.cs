@@ -68,4 +68,3 @@ if (options.RespawnServers)
 }
 
 builder.Build().Run();
-

@@ -22,13 +22,15 @@ public static class ComposeGenerator
     /// </summary>
     public static int ContainerPortOf(ManifestResource resource, ManifestBinding binding)
     {
-        var index = 0;
-        while (!ReferenceEquals(resource.Bindings[index], binding))
+        for (var i = 0; i < resource.Bindings.Count; i++)
         {
-            index++;
+            if (ReferenceEquals(resource.Bindings[i], binding))
+            {
+                return ContainerPort + i;
+            }
         }
 
-        return ContainerPort + index;
+        throw new ArgumentException($"'{binding.Name}' is not a binding of '{resource.Name}'.", nameof(binding));
     }
 
     /// <summary>The dashboard's service name; also its host name for OTLP.</summary>
