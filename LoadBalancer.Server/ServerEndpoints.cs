@@ -1,6 +1,8 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 
@@ -39,8 +41,14 @@ public static class ServerEndpoints
     /// <summary>Maps the server's endpoints onto <paramref name="app"/>.</summary>
     public static WebApplication MapServerEndpoints(this WebApplication app)
     {
+        var options = app.Services.GetRequiredService<IOptions<ServerOptions>>().Value;
+        if (options.H2cPort is { } h2cPort)
+        {
+            app.Lifetime.ApplicationStarted.Register(() => WarnIfNotBound(app, h2cPort));
+        }
+
         // The id never changes, so /home's body is serialized once rather than per request.
-        var id = app.Services.GetRequiredService<IOptions<ServerOptions>>().Value.Id;
+        var id = options.Id;
         var home = JsonSerializer.SerializeToUtf8Bytes(
             new ServerReply($"Hello from Server: {id}", "successful"), ServerJsonContext.Relaxed.ServerReply);
 
@@ -61,6 +69,23 @@ public static class ServerEndpoints
 
         return app;
     }
+
+    // Kestrel binds what ASPNETCORE_URLS or HTTP_PORTS name; an H2cPort among none of them leaves no port speaking h2c,
+    // and a proxy sent there would only see refused connections, so the server says so at start.
+    private static void WarnIfNotBound(WebApplication app, int h2cPort)
+    {
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+        if (!addresses.Any(address => BindingAddress.Parse(address).Port == h2cPort))
+        {
+            ServerLog.H2cPortNotBound(app.Logger, h2cPort, string.Join(", ", addresses));
+        }
+    }
+}
+
+internal static partial class ServerLog
+{
+    [LoggerMessage(1, LogLevel.Error, "Server:H2cPort is {Port}, but the server listens on {Addresses}: no port speaks h2c. Add the port to ASPNETCORE_URLS or HTTP_PORTS.")]
+    public static partial void H2cPortNotBound(ILogger logger, int port, string addresses);
 }
 
 /// <summary>The body every server answer carries.</summary>

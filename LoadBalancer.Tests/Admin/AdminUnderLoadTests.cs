@@ -179,23 +179,4 @@ public sealed class AdminUnderLoadTests
         Assert.Contains(logs.Messages, m => m.Contains("No admin key is configured", StringComparison.Ordinal));
         Assert.Contains(logs.Messages, m => m.Contains("Admin DELETE /rm from 127.0.0.1 (loopback, no key) refused with 404: <Error> Unknown server 'server9'", StringComparison.Ordinal));
     }
-
-    private sealed class LogCollector : ILoggerProvider, ILogger
-    {
-        public ConcurrentQueue<string> Messages { get; } = new();
-
-        public ILogger CreateLogger(string categoryName) => this;
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            Messages.Enqueue(formatter(state, exception));
-
-        public void Dispose()
-        {
-        }
-    }
 }

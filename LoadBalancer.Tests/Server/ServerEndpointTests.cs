@@ -2,6 +2,7 @@ using System.Text.Json;
 using LoadBalancer.Server;
 using LoadBalancer.Tests.Infrastructure;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace LoadBalancer.Tests.Server;
 
@@ -60,10 +61,12 @@ public sealed class ServerEndpointTests
     public async Task The_h2c_port_speaks_HTTP_2_with_prior_knowledge_while_the_other_port_stays_HTTP_1_1()
     {
         var (http, h2c) = (Ports.Free(), Ports.Free());
+        var logs = new LogCollector();
         await using var server = await TestHost.StartAsync(
             builder =>
             {
                 builder.WebHost.UseUrls($"http://127.0.0.1:{http}", $"http://127.0.0.1:{h2c}");
+                builder.Logging.AddProvider(logs);
                 builder.AddServerOptions();
             },
             app => app.MapServerEndpoints(),
@@ -83,5 +86,24 @@ public sealed class ServerEndpointTests
         // HTTP/1.1 on the h2c port is refused (Kestrel answers 400): the port speaks nothing else.
         using var http1OnH2c = await client.GetAsync($"http://127.0.0.1:{h2c}/home");
         Assert.Equal(HttpStatusCode.BadRequest, http1OnH2c.StatusCode);
+        Assert.DoesNotContain(logs.Messages, m => m.Contains("H2cPort", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task An_h2c_port_the_server_does_not_listen_on_is_reported_at_start()
+    {
+        var (http, missing) = (Ports.Free(), Ports.Free());
+        var logs = new LogCollector();
+        await using var server = await TestHost.StartAsync(
+            builder =>
+            {
+                builder.WebHost.UseUrls($"http://127.0.0.1:{http}");
+                builder.Logging.AddProvider(logs);
+                builder.AddServerOptions();
+            },
+            app => app.MapServerEndpoints(),
+            new Dictionary<string, string?> { ["Server:H2cPort"] = $"{missing}" });
+
+        Assert.Contains(logs.Messages, m => m.StartsWith($"Server:H2cPort is {missing}, but the server listens on http://127.0.0.1:{http}", StringComparison.Ordinal));
     }
 }
