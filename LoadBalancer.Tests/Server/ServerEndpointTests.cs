@@ -62,15 +62,7 @@ public sealed class ServerEndpointTests
     {
         var (http, h2c) = (Ports.Free(), Ports.Free());
         var logs = new LogCollector();
-        await using var server = await TestHost.StartAsync(
-            builder =>
-            {
-                builder.WebHost.UseUrls($"http://127.0.0.1:{http}", $"http://127.0.0.1:{h2c}");
-                builder.Logging.AddProvider(logs);
-                builder.AddServerOptions();
-            },
-            app => app.MapServerEndpoints(),
-            new Dictionary<string, string?> { ["SERVER_ID"] = "4", ["Server:H2cPort"] = $"{h2c}" });
+        await using var server = await StartOnPortsAsync([http, h2c], h2cPort: h2c, logs);
         using var client = new HttpClient();
 
         using var overHttp1 = await client.SendAsync(new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{http}/home"));
@@ -94,16 +86,19 @@ public sealed class ServerEndpointTests
     {
         var (http, missing) = (Ports.Free(), Ports.Free());
         var logs = new LogCollector();
-        await using var server = await TestHost.StartAsync(
-            builder =>
-            {
-                builder.WebHost.UseUrls($"http://127.0.0.1:{http}");
-                builder.Logging.AddProvider(logs);
-                builder.AddServerOptions();
-            },
-            app => app.MapServerEndpoints(),
-            new Dictionary<string, string?> { ["Server:H2cPort"] = $"{missing}" });
+        await using var server = await StartOnPortsAsync([http], h2cPort: missing, logs);
 
         Assert.Contains(logs.Messages, m => m.StartsWith($"Server:H2cPort is {missing}, but the server listens on http://127.0.0.1:{http}", StringComparison.Ordinal));
     }
+
+    // A real server on 127.0.0.1 at the given ports, with SERVER_ID 4 and Server:H2cPort, logging into logs.
+    private static Task<TestHost> StartOnPortsAsync(int[] ports, int h2cPort, LogCollector logs) => TestHost.StartAsync(
+        builder =>
+        {
+            builder.WebHost.UseUrls(ports.Select(port => $"http://127.0.0.1:{port}").ToArray());
+            builder.Logging.AddProvider(logs);
+            builder.AddServerOptions();
+        },
+        app => app.MapServerEndpoints(),
+        new Dictionary<string, string?> { ["SERVER_ID"] = "4", ["Server:H2cPort"] = $"{h2cPort}" });
 }
