@@ -67,6 +67,9 @@ for target in LABELS:
     out.append(f"| {LABELS[target]} | {mean(target, 'rps'):,.0f} | {median(target, 'rps'):,.0f} | {mean(target, 'p50_us') / 1000:.2f} ms | {mean(target, 'p99_us') / 1000:.2f} ms "
                f"| {cpu(target)} | {sum(r['errors'] for r in runs[target]):.0f} | {sum(r['non2xx'] for r in runs[target]):.0f} "
                f"| {' / '.join(format(r['rps'], ',.0f') for r in runs[target])} |")
+out.append("\nTelemetry, where it is on: the proxy's instrumentation is active, so every request's spans are created and "
+           "tagged. No OTLP endpoint is set here, so nothing is exported and no exporter reads the metrics; under the "
+           "AppHost both go to the dashboard, and that cost is not in these figures.")
 out.append("\nThe median is given beside the mean because this VM has hiccups: a round now and then runs 10–15 % slow for every "
            "target, whichever is measured at the time. CPU per request: user + system time of the target's own processes (nginx: master and workers) during the "
            "measurement, divided by the requests it served; the servers' and wrk's time is not in it. All share the same "
