@@ -6,6 +6,7 @@ using LoadBalancer.Proxy.Ring;
 using LoadBalancer.Proxy.Telemetry;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using OpenTelemetry.Trace;
 
 namespace LoadBalancer.Proxy;
 
@@ -59,6 +60,11 @@ public static class ProxyApplication
         services.AddMetrics();
         services.AddSingleton<ProxyTelemetry>();
         services.TryAddSingleton<IForwardingAttemptObserver>(sp => sp.GetRequiredService<ProxyTelemetry>());
+        // Applies to whichever tracer provider the host builds (ServiceDefaults' or a test's); none is built here.
+        services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.SetSampler(sp =>
+            sp.GetRequiredService<IOptions<TelemetryOptions>>().Value.TraceSampleRatio is var ratio && ratio < 1
+                ? new ParentBasedSampler(new TraceIdRatioBasedSampler(ratio))
+                : new ParentBasedSampler(new AlwaysOnSampler())));
         return builder;
     }
 

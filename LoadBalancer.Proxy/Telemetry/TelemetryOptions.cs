@@ -14,6 +14,14 @@ public sealed class TelemetryOptions
     /// </summary>
     public bool IncludeRoutingKey { get; set; }
 
+    /// <summary>
+    /// The share of new traces recorded (0–1): requests that arrive without a sampled trace context are traced with this
+    /// probability, by trace id so the proxy and the servers decide alike; a caller's own decision is always kept.
+    /// 1 records every request; lower it when spans are exported at high request rates.
+    /// </summary>
+    [Range(0.0, 1.0)]
+    public double TraceSampleRatio { get; set; } = 1.0;
+
     /// <summary>How many fixed sample keys measure the share of keys remapped by a membership change.</summary>
     [Range(100, 1_000_000)]
     public int RemapSampleKeys { get; set; } = 20_000;

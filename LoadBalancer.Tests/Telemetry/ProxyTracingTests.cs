@@ -6,6 +6,7 @@ using LoadBalancer.Proxy.Hashing;
 using LoadBalancer.Proxy.Membership;
 using LoadBalancer.Proxy.Telemetry;
 using LoadBalancer.Tests.Infrastructure;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry;
 using OpenTelemetry.Trace;
@@ -203,6 +204,38 @@ public sealed class ProxyTracingTests
         await TestHost.StartProxyAsync(
             [KeyValuePair.Create("server1", new Uri("http://127.0.0.1:9/"))],
             services: TelemetryTestKit.TraceInto(exported));
+
+    [Theory]
+    [InlineData(null, "01")]
+    [InlineData("0", "00")]
+    public async Task New_traces_are_sampled_at_the_configured_ratio_and_a_callers_sampled_trace_is_always_kept(string? ratio, string unsampledCallerFlags)
+    {
+        var exported = new List<Activity>();
+        // The backend answers with the trace context the proxy sent it.
+        await using var backend = await TestHost.StartBackendAsync(context => context.Response.WriteAsync(context.Request.Headers.TraceParent.ToString()));
+        await using var proxy = await TestHost.StartProxyAsync(
+            new Dictionary<string, Uri> { ["server1"] = backend.Address },
+            ratio is null ? null : new Dictionary<string, string?> { ["Telemetry:TraceSampleRatio"] = ratio },
+            TelemetryTestKit.TraceInto(exported));
+        using var client = proxy.CreateClient();
+
+        // No sampled context from the caller: the ratio decides, and the server is told (traceparent flags).
+        var fresh = await client.GetStringAsync("/home?id=fresh");
+        Assert.EndsWith($"-{unsampledCallerFlags}", fresh, StringComparison.Ordinal);
+
+        // A caller's sampled trace is continued whatever the ratio, and its spans are exported.
+        ActivityTraceId traceId;
+        string continued;
+        using (var root = TelemetryTestKit.StartRoot())
+        {
+            traceId = root.TraceId;
+            continued = await client.GetStringAsync("/home?id=continued");
+        }
+
+        Assert.Contains(traceId.ToHexString(), continued, StringComparison.Ordinal);
+        Assert.EndsWith("-01", continued, StringComparison.Ordinal);
+        Assert.NotEmpty(await WaitForSpansAsync(exported, traceId, s => s.Any(IsRequestSpan)));
+    }
 
     private static async Task<Activity[]> WaitForSpansAsync(List<Activity> exported, ActivityTraceId traceId, Func<Activity[], bool> complete)
     {
