@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Benchmark: our proxy against nginx, HAProxy and plain YARP, all in front of the same three LoadBalancer.Server
 # instances on 127.0.0.1. One command: bench/run.sh  (env: DURATION=10 ROUNDS=3 CONNECTIONS=32 WARMUP=8 NOTE="...")
-# VARIANTS=1 also measures nginx and HAProxy as commonly deployed without tuning (access log on, no upstream
-# keep-alive, stock threads), to show how much a peer's figure depends on its configuration.
+# VARIANTS=1 also measures nginx and HAProxy with one tuned setting each taken back (access log on, one worker, no
+# upstream keep-alive, HAProxy's own thread and reuse defaults), to show how much a peer's figure depends on its
+# configuration.
 # Writes bench/results/latest.md. Every process it starts is stopped on exit.
 set -euo pipefail
 
@@ -131,45 +132,34 @@ fill() { # port, template, output (- for stdout)
   sed -e "s|@WORK@|$WORK|g" -e "s|@PORT@|$1|g" -e "s|@S1@|$S1|g" -e "s|@S2@|$S2|g" -e "s|@S3@|$S3|g" "$2" >"$3"
 }
 
-port=$(free_port); URL[nginx]="http://127.0.0.1:$port"
-fill "$port" "$BENCH/config/nginx.conf.template" "$WORK/nginx.conf"
-start nginx nginx -e "$WORK/nginx-error.log" -p "$WORK" -c "$WORK/nginx.conf"
-PID[nginx]=$LAST_PID
-
-port=$(free_port); URL[haproxy]="http://127.0.0.1:$port"
-fill "$port" "$BENCH/config/haproxy.cfg.template" "$WORK/haproxy.cfg"
-start haproxy haproxy -db -f "$WORK/haproxy.cfg"
-PID[haproxy]=$LAST_PID
-
+start_peer() { # name, nginx|haproxy, template, sed script applied to the filled template (may be empty)
+  local name=$1 port; port=$(free_port); URL[$name]="http://127.0.0.1:$port"
+  fill "$port" "$3" - | sed -e "${4:-}" -e "s|$2.pid|$name.pid|" >"$WORK/$name.conf"
+  case $2 in
+    nginx) start "$name" nginx -e "$WORK/$name-error.log" -p "$WORK" -c "$WORK/$name.conf" ;;
+    haproxy) start "$name" haproxy -db -f "$WORK/$name.conf" ;;
+  esac
+  PID[$name]=$LAST_PID
+}
+NGINX_TEMPLATE="$BENCH/config/nginx.conf.template"
+HAPROXY_TEMPLATE="$BENCH/config/haproxy.cfg.template"
+start_peer nginx nginx "$NGINX_TEMPLATE"
+start_peer haproxy haproxy "$HAPROXY_TEMPLATE"
 # HAProxy speaking HTTP/2 to the h2c endpoints (`proto h2`), to compare like with like. HAProxy 2.6 sends
 # `:scheme https` for an origin-form request, which Kestrel refuses on a cleartext connection; an absolute URI fixes it.
-port=$(free_port); URL[haproxy-h2c]="http://127.0.0.1:$port"
-S1=$H1 S2=$H2 S3=$H3 fill "$port" "$BENCH/config/haproxy.cfg.template" - \
-  | sed -e 's|^\(  server .*\)$|\1 proto h2|' -e 's|^  default_backend servers$|  http-request set-uri http://%[req.hdr(host)]%[pathq]\n&|' \
-    -e 's|haproxy.pid|haproxy-h2c.pid|' >"$WORK/haproxy-h2c.cfg"
-start haproxy-h2c haproxy -db -f "$WORK/haproxy-h2c.cfg"
-PID[haproxy-h2c]=$LAST_PID
+S1=$H1 S2=$H2 S3=$H3 start_peer haproxy-h2c haproxy "$HAPROXY_TEMPLATE" \
+  's|^\(  server .*\)$|\1 proto h2|;s|^  default_backend servers$|  http-request set-uri http://%[req.hdr(host)]%[pathq]\n&|'
 
 TARGETS=(direct ours ours-h1 ours-notel nginx haproxy haproxy-h2c yarp yarp-h2c)
 
 # Peer variants (VARIANTS=1): one setting changed each, from the tuned templates above, so each row says what that
 # setting is worth. Not used for the ratios.
-start_nginx_variant() { # name, sed expression applied to the filled template
-  local port; port=$(free_port); URL[$1]="http://127.0.0.1:$port"
-  fill "$port" "$BENCH/config/nginx.conf.template" - | sed -e "$2" -e "s|nginx.pid|$1.pid|" >"$WORK/$1.conf"
-  start "$1" nginx -e "$WORK/$1-error.log" -p "$WORK" -c "$WORK/$1.conf"
-  PID[$1]=$LAST_PID
-  TARGETS+=("$1")
-}
 if [[ "$VARIANTS" == 1 ]]; then
-  start_nginx_variant nginx-accesslog "s|access_log off;|access_log $WORK/nginx-access.log;|"
-  start_nginx_variant nginx-1worker 's|worker_processes auto;|worker_processes 1;|'
-  start_nginx_variant nginx-nokeepalive '/keepalive 64;\|proxy_http_version\|proxy_set_header Connection/d'
-  port=$(free_port); URL[haproxy-stock]="http://127.0.0.1:$port"
-  fill "$port" "$BENCH/config/haproxy.cfg.template" - | sed -e '/nbthread\|http-reuse/d' -e "s|haproxy.pid|haproxy-stock.pid|" >"$WORK/haproxy-stock.cfg"
-  start haproxy-stock haproxy -db -f "$WORK/haproxy-stock.cfg"
-  PID[haproxy-stock]=$LAST_PID
-  TARGETS+=(haproxy-stock)
+  start_peer nginx-accesslog nginx "$NGINX_TEMPLATE" "s|access_log off;|access_log $WORK/nginx-access.log;|"
+  start_peer nginx-1worker nginx "$NGINX_TEMPLATE" 's|worker_processes auto;|worker_processes 1;|'
+  start_peer nginx-nokeepalive nginx "$NGINX_TEMPLATE" '/keepalive 64;\|proxy_http_version\|proxy_set_header Connection/d'
+  start_peer haproxy-stock haproxy "$HAPROXY_TEMPLATE" '/nbthread\|http-reuse/d'
+  TARGETS+=(nginx-accesslog nginx-1worker nginx-nokeepalive haproxy-stock)
 fi
 for t in "${TARGETS[@]}"; do wait_up "${URL[$t]}" || { cat "$WORK/$t.log" >&2 2>/dev/null; exit 1; }; done
 
@@ -209,7 +199,8 @@ measure() { # target, seconds -> BENCH line with CPU time per request: the targe
   requests=$(sed -E 's/.*requests=([0-9]+).*/\1/' <<<"$line")
   ((requests > 0)) || requests=1
   tck=$(getconf CLK_TCK)
-  # This function runs in its own subshell, so `times` gives the CPU time of the children it waited for: wrk.
+  # Measured rounds call this in a subshell of its own, so `times` gives the CPU time of the children it waited for:
+  # wrk, and the few short helpers above (milliseconds against seconds).
   local wrk_seconds
   local times_file="$WORK/times.$BASHPID"
   times >"$times_file" # not in a pipe: that would run `times` in a subshell of its own, with no children
