@@ -5,6 +5,7 @@ using LoadBalancer.Proxy.Ring;
 using LoadBalancer.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using Polly.CircuitBreaker;
 
@@ -155,6 +156,7 @@ public sealed class FailoverTests
     public async Task A_hung_member_is_cut_off_by_the_attempt_timeout_and_the_next_member_answers()
     {
         var hung = 0;
+        var logs = new LogCollector();
         await using var stuck = await TestHost.StartBackendAsync(async context =>
         {
             Interlocked.Increment(ref hung);
@@ -163,7 +165,8 @@ public sealed class FailoverTests
         await using var s1 = await TestHost.StartServerAsync("1");
         await using var proxy = await TestHost.StartProxyAsync(
             new Dictionary<string, Uri> { ["stuck"] = stuck.Address, ["server1"] = s1.Address },
-            Settings(("Retry:AttemptTimeout", "00:00:00.300")));
+            Settings(("Retry:AttemptTimeout", "00:00:00.300")),
+            services => services.AddSingleton<ILoggerProvider>(logs));
         using var client = proxy.CreateClient();
         var key = ProxyProbe.KeyOwnedBy(proxy, "stuck");
 
@@ -171,7 +174,9 @@ public sealed class FailoverTests
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("server1", ProxyProbe.UpstreamOf(response));
-        Assert.Equal(1, Volatile.Read(ref hung));
+        // The proxy's record, not the member's count: on a busy machine the request may not reach it in 300 ms.
+        Assert.Contains(logs.Messages, m => m.StartsWith("Attempt 1 to stuck failed: timeout", StringComparison.Ordinal));
+        Assert.InRange(Volatile.Read(ref hung), 0, 1);
     }
 
     [Fact]
@@ -214,6 +219,42 @@ public sealed class FailoverTests
     [Fact]
     public async Task The_total_deadline_cuts_the_retry_short_and_says_so()
     {
+        // Time is the proxy's fake clock, moved only when an attempt has reached its member: exact, however busy.
+        var arrivals = System.Threading.Channels.Channel.CreateUnbounded<string>();
+        RequestDelegate Hang(string name) => async context =>
+        {
+            arrivals.Writer.TryWrite(name);
+            await Task.Delay(Timeout.Infinite, context.RequestAborted);
+        };
+        await using var a = await TestHost.StartBackendAsync(Hang("a"));
+        await using var b = await TestHost.StartBackendAsync(Hang("b"));
+        await using var c = await TestHost.StartBackendAsync(Hang("c"));
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        // Each attempt may take 1 s, all of them 1.5 s: the second attempt gets what is left, there is no third.
+        await using var proxy = await TestHost.StartProxyAsync(
+            new Dictionary<string, Uri> { ["a"] = a.Address, ["b"] = b.Address, ["c"] = c.Address },
+            Settings(("Retry:AttemptTimeout", "00:00:01"), ("Retry:TotalTimeout", "00:00:01.500")),
+            services => services.AddSingleton<TimeProvider>(time));
+        using var client = proxy.CreateClient();
+        using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+
+        var pending = client.GetAsync("/home?id=deadline", patience.Token);
+        var first = await arrivals.Reader.ReadAsync(patience.Token);
+        time.Advance(TimeSpan.FromSeconds(1));
+        var second = await arrivals.Reader.ReadAsync(patience.Token);
+        time.Advance(TimeSpan.FromMilliseconds(500));
+        using var response = await pending;
+
+        Assert.NotEqual(first, second);
+        Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("<Error> No server answered within 1.5 s", body.GetProperty("message").GetString());
+        Assert.False(arrivals.Reader.TryRead(out _));
+    }
+
+    [Fact]
+    public async Task On_a_real_clock_no_attempt_is_sent_past_the_total_deadline()
+    {
         var calls = 0;
         RequestDelegate hang = async context =>
         {
@@ -223,15 +264,17 @@ public sealed class FailoverTests
         await using var a = await TestHost.StartBackendAsync(hang);
         await using var b = await TestHost.StartBackendAsync(hang);
         await using var c = await TestHost.StartBackendAsync(hang);
-        // Each attempt may take 1 s, all of them 1.5 s: the second attempt gets what is left, there is no third. (The
-        // half second left is generous on purpose: the first retry in a fresh process JIT-compiles its whole path.)
+        var logs = new LogCollector();
         await using var proxy = await TestHost.StartProxyAsync(
             new Dictionary<string, Uri> { ["a"] = a.Address, ["b"] = b.Address, ["c"] = c.Address },
-            Settings(("Retry:AttemptTimeout", "00:00:01"), ("Retry:TotalTimeout", "00:00:01.500")));
+            Settings(("Retry:AttemptTimeout", "00:00:01"), ("Retry:TotalTimeout", "00:00:01.500")),
+            services => services.AddSingleton<ILoggerProvider>(logs));
         using var client = proxy.CreateClient();
 
         // Twice: the second request runs warm, where the deadline's timer and the retry decision meet within a
         // millisecond (a timer that fired just before the clock reached the deadline once let a third attempt out).
+        // How many attempts fit depends on how busy the machine is (a late timer leaves no time for a second), so
+        // only what must hold on any machine is asserted: the deadline's answer and never a third attempt.
         for (var request = 1; request <= 2; request++)
         {
             using var response = await client.GetAsync($"/home?id=deadline{request}");
@@ -239,7 +282,9 @@ public sealed class FailoverTests
             Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
             var body = await response.Content.ReadFromJsonAsync<JsonElement>();
             Assert.Equal("<Error> No server answered within 1.5 s", body.GetProperty("message").GetString());
-            Assert.Equal(2 * request, Volatile.Read(ref calls));
+            Assert.Equal(request, logs.Messages.Count(m => m.StartsWith("Forwarding failed after ", StringComparison.Ordinal) && m.EndsWith(": deadline", StringComparison.Ordinal)));
+            Assert.DoesNotContain(logs.Messages, m => m.StartsWith("Attempt 3 ", StringComparison.Ordinal) || m.StartsWith("Forwarding failed after 3 ", StringComparison.Ordinal));
+            Assert.InRange(Volatile.Read(ref calls), request, 2 * request);
         }
     }
 
