@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Yarp.ReverseProxy.Transforms;
 
 namespace LoadBalancer.Proxy.Forwarding;
 
@@ -30,6 +31,15 @@ public sealed class ForwardingOptions
     /// </summary>
     [EnumDataType(typeof(UpstreamProtocol))]
     public UpstreamProtocol UpstreamProtocol { get; set; } = UpstreamProtocol.Http1;
+
+    /// <summary>
+    /// What the proxy does with <c>X-Forwarded-For</c>, <c>-Proto</c> and <c>-Host</c> (the client's address, scheme and
+    /// Host): <c>Set</c> (the default: replaces whatever the client sent, so it cannot be forged by the client),
+    /// <c>Append</c> (adds to the client's values: for a proxy behind another trusted proxy), <c>Remove</c> or <c>Off</c>
+    /// (passed as received). YARP's <see cref="ForwardedTransformActions"/>.
+    /// </summary>
+    [EnumDataType(typeof(ForwardedTransformActions))]
+    public ForwardedTransformActions XForwarded { get; set; } = ForwardedTransformActions.Set;
 
     /// <summary>How long an idle pooled connection is kept.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]

@@ -37,6 +37,7 @@ public sealed partial class ProxyRequestHandler
     private readonly IHttpForwarder _forwarder;
     private readonly HttpMessageInvoker _invoker;
     private readonly ForwarderRequestConfig _requestConfig;
+    private readonly HttpTransformer _transformer;
     private readonly UpstreamCircuitBreakers _breakers;
     private readonly IForwardingAttemptObserver? _observer;
     private readonly RetryOptions _retry;
@@ -66,6 +67,7 @@ public sealed partial class ProxyRequestHandler
         _forwarder = forwarder;
         _invoker = client.Invoker;
         _requestConfig = client.RequestConfig;
+        _transformer = client.Transformer;
         _breakers = breakers;
         _observer = observer;
         _retry = retry.Value;
@@ -170,7 +172,7 @@ public sealed partial class ProxyRequestHandler
         try
         {
             var error = await _forwarder.SendAsync(
-                request.HttpContext, request.Member!.DestinationPrefix, _invoker, _requestConfig, RetryAwareTransformer.Instance, request.BeginForward()).ConfigureAwait(false);
+                request.HttpContext, request.Member!.DestinationPrefix, _invoker, _requestConfig, _transformer, request.BeginForward()).ConfigureAwait(false);
             result = Classify(request, error);
         }
         finally

@@ -6,7 +6,10 @@ using Yarp.ReverseProxy.Forwarder;
 
 namespace LoadBalancer.Proxy.Forwarding;
 
-/// <summary>The one connection pool the proxy forwards through, configured as YARP recommends for a forwarder.</summary>
+/// <summary>
+/// The one connection pool the proxy forwards through, configured as YARP recommends for a forwarder, with the settings
+/// and transforms every forwarded request uses.
+/// </summary>
 public sealed class UpstreamHttpClient : IDisposable
 {
     /// <summary>Creates the pool from <paramref name="options"/>.</summary>
@@ -31,6 +34,7 @@ public sealed class UpstreamHttpClient : IDisposable
             Version = settings.UpstreamProtocol.RequestVersion(),
             VersionPolicy = settings.UpstreamProtocol.VersionPolicy(),
         };
+        Transformer = new RetryAwareTransformer(settings.XForwarded);
     }
 
     /// <summary>The invoker passed to <see cref="IHttpForwarder.SendAsync(HttpContext, string, HttpMessageInvoker, ForwarderRequestConfig, HttpTransformer)"/>.</summary>
@@ -38,6 +42,9 @@ public sealed class UpstreamHttpClient : IDisposable
 
     /// <summary>Per-request forwarder settings.</summary>
     public ForwarderRequestConfig RequestConfig { get; }
+
+    /// <summary>What is changed in each request and response on the way (X-Forwarded-*, held-back retryable answers).</summary>
+    internal HttpTransformer Transformer { get; }
 
     /// <inheritdoc />
     public void Dispose() => Invoker.Dispose();
