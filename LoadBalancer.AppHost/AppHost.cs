@@ -10,7 +10,7 @@ const string H2cEndpoint = "h2c";
 // The proxy listens on a fixed port (5000 by default) straight on the process: no DCP hop in front of it.
 var proxy = builder.AddProject<Projects.LoadBalancer_Proxy>("proxy", launchProfileName: null)
     .WithHttpEndpoint(port: options.ProxyPort, name: "http", isProxied: false)
-    .WithHttpHealthCheck("/health")
+    .WithHttpHealthCheck(HealthCheckPaths.Default)
     // Observability: the live ring page, linked from the proxy's resource in the dashboard.
     .WithUrlForEndpoint("http", _ => new ResourceUrlAnnotation { Url = "/ring/view", DisplayText = "Ring (live)" })
     .WithExternalHttpEndpoints();
@@ -54,7 +54,7 @@ for (var i = 1; i <= options.Servers; i++)
             url.DisplayLocation = UrlDisplayLocation.DetailsOnly;
         })
         .WithEnvironment("SERVER_ID", i.ToString(System.Globalization.CultureInfo.InvariantCulture))
-        .WithHttpHealthCheck("/heartbeat", endpointName: "http");
+        .WithHttpHealthCheck(HealthCheckPaths.Server, endpointName: "http");
     server.WithEnvironment("Server__H2cPort", server.GetEndpoint(H2cEndpoint).Property(EndpointProperty.TargetPort));
 
     proxy.WithReference(server).WaitFor(server);

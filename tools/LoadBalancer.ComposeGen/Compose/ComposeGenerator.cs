@@ -1,4 +1,5 @@
 using System.Globalization;
+using LoadBalancer.AppHost;
 using LoadBalancer.ComposeGen.Manifest;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
@@ -47,15 +48,6 @@ public static class ComposeGenerator
 
     /// <summary>The probe script both Dockerfiles install (see docker/healthcheck.sh).</summary>
     public const string HealthCheckScript = "/usr/local/bin/healthcheck.sh";
-
-    // The manifest does not carry health checks, so these mirror AppHost.cs's WithHttpHealthCheck calls:
-    // servers answer the assignment's /heartbeat, everything else ServiceDefaults' /health.
-    private static readonly Dictionary<string, string> HealthPaths = new(StringComparer.Ordinal)
-    {
-        ["LoadBalancer.Server"] = "/heartbeat",
-    };
-
-    private const string DefaultHealthPath = "/health";
 
     /// <summary>Builds the compose document for <paramref name="manifest"/>.</summary>
     /// <param name="manifest">The AppHost's manifest.</param>
@@ -142,7 +134,7 @@ public static class ComposeGenerator
             service.Add("depends_on", dependsOn);
         }
 
-        service.Add("healthcheck", HealthCheck(HealthPaths.GetValueOrDefault(project, DefaultHealthPath)));
+        service.Add("healthcheck", HealthCheck(HealthCheckPaths.ForProject(project)));
         service.Add("restart", "unless-stopped");
         return service;
     }
