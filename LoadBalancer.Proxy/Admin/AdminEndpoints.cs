@@ -33,6 +33,7 @@ public static class AdminEndpoints
         services.TryAddSingleton<IRandomFactory, RandomFactory>();
         services.AddSingleton<AdminMetrics>();
         services.AddSingleton<AdminAccess>();
+        services.AddSingleton<AdminStateFile>();
         services.AddSingleton<AdminRequestReader>();
         services.AddSingleton<AdminHandler>();
         return services;

@@ -25,6 +25,12 @@ public sealed class AdminOptions
     [Range(1, 1024)]
     public int MaxInstances { get; set; } = 64;
 
+    /// <summary>
+    /// A file that keeps the admin changes across restarts (see <see cref="AdminStateFile"/>); empty keeps them in memory
+    /// only. Its directory must exist.
+    /// </summary>
+    public string? StateFile { get; set; }
+
     /// <summary>True when a key is configured.</summary>
     public bool HasKey => !string.IsNullOrEmpty(ApiKey);
 }
@@ -32,8 +38,22 @@ public sealed class AdminOptions
 /// <summary>Checks <see cref="AdminOptions"/> beyond what attributes can say.</summary>
 internal sealed class AdminOptionsValidator : IValidateOptions<AdminOptions>
 {
-    public ValidateOptionsResult Validate(string? name, AdminOptions options) =>
-        options.HasKey && (options.ApiKey!.Length < AdminOptions.MinimumKeyLength || options.ApiKey.Any(char.IsWhiteSpace))
-            ? ValidateOptionsResult.Fail($"Admin:ApiKey must be at least {AdminOptions.MinimumKeyLength} characters without spaces (or empty to allow loopback callers only).")
-            : ValidateOptionsResult.Success;
+    public ValidateOptionsResult Validate(string? name, AdminOptions options)
+    {
+        if (options.HasKey && (options.ApiKey!.Length < AdminOptions.MinimumKeyLength || options.ApiKey.Any(char.IsWhiteSpace)))
+        {
+            return ValidateOptionsResult.Fail($"Admin:ApiKey must be at least {AdminOptions.MinimumKeyLength} characters without spaces (or empty to allow loopback callers only).");
+        }
+
+        if (!string.IsNullOrEmpty(options.StateFile))
+        {
+            var full = Path.GetFullPath(options.StateFile);
+            if (Directory.Exists(full) || !Directory.Exists(Path.GetDirectoryName(full)))
+            {
+                return ValidateOptionsResult.Fail($"Admin:StateFile '{options.StateFile}' must name a file in an existing directory (or be empty to keep admin changes in memory only).");
+            }
+        }
+
+        return ValidateOptionsResult.Success;
+    }
 }

@@ -1,3 +1,5 @@
+using LoadBalancer.Proxy.Admin;
+
 namespace LoadBalancer.Proxy.Membership;
 
 /// <summary>A server named in an admin call: a member name, or an address to add under <see cref="Name"/>.</summary>
@@ -13,7 +15,8 @@ public sealed record MembershipEdit(bool Applied, int StatusCode, string? Error,
 }
 
 // Admin changes: each call checks everything against the current sets under the lock, builds new sets beside the old
-// ones and commits them only after the new ring is published, so a call is applied whole or not at all.
+// ones and commits them only after they are saved (Admin:StateFile) and the new ring is published, so a call is
+// applied whole or not at all.
 public sealed partial class MembershipManager
 {
     /// <summary>Names of the members in the ring now, in table order.</summary>
@@ -141,6 +144,12 @@ public sealed partial class MembershipManager
 
     private MembershipEdit Commit(IReadOnlyDictionary<string, Uri> added, HashSet<string> removed, List<string> changed)
     {
+        // Saved first: a change the file does not hold would be undone by the next restart, so it is not made.
+        if (_stateFile is not null && !_stateFile.TrySave(new AdminChanges(added, removed), out var error))
+        {
+            return MembershipEdit.Refused(StatusCodes.Status500InternalServerError, error!);
+        }
+
         Rebuild(_discovered, added, removed);
         _added = added;
         _removed = removed;

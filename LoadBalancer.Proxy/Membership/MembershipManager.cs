@@ -1,3 +1,4 @@
+using LoadBalancer.Proxy.Admin;
 using LoadBalancer.Proxy.Ring;
 using Microsoft.Extensions.Options;
 
@@ -20,20 +21,30 @@ public sealed partial class MembershipManager
     private readonly ILogger<MembershipManager> _logger;
     private readonly IBalancingAlgorithm _algorithm;
     private readonly Hashing.IHashFunction _hash;
+    private readonly AdminStateFile? _stateFile;
     private readonly Dictionary<string, Upstream> _known = new(StringComparer.Ordinal);
     private IReadOnlyDictionary<string, Uri> _discovered = new Dictionary<string, Uri>();
     private IReadOnlyDictionary<string, Uri> _added = new Dictionary<string, Uri>();
     private IReadOnlySet<string> _removed = new HashSet<string>();
     private long _version;
 
-    /// <summary>Creates the manager for <paramref name="state"/>.</summary>
-    public MembershipManager(RingState state, IOptions<BalancingOptions> options, ILogger<MembershipManager> logger)
+    /// <summary>
+    /// Creates the manager for <paramref name="state"/>, starting from the admin changes saved in
+    /// <paramref name="stateFile"/> if there are any.
+    /// </summary>
+    public MembershipManager(RingState state, IOptions<BalancingOptions> options, ILogger<MembershipManager> logger, AdminStateFile? stateFile = null)
     {
         _state = state;
         _options = options.Value;
         _logger = logger;
         _algorithm = BalancingAlgorithms.Create(_options);
         _hash = BalancingAlgorithms.CreateHash(_options);
+        _stateFile = stateFile;
+        if (stateFile?.Load() is { } saved && saved != AdminChanges.None)
+        {
+            _added = saved.Added;
+            _removed = saved.Removed;
+        }
     }
 
     /// <summary>Every member ever seen, by name, including ones not in the ring now.</summary>
