@@ -5,8 +5,8 @@ using Microsoft.Extensions.Options;
 namespace LoadBalancer.Proxy.Admin;
 
 /// <summary>
-/// Keeps the admin API's membership changes (servers added by address, servers removed) in <see
-/// cref="AdminOptions.StateFile"/>, so a restarted proxy starts where the last one left off (much as HAProxy's
+/// Keeps the admin API's membership changes (servers added by address, servers removed) in
+/// <see cref="AdminOptions.StateFile"/>, so a restarted proxy starts where the last one left off (much as HAProxy's
 /// server-state file carries server state across reloads). Each change is written to a temporary file and moved
 /// over the old one before it is applied: the file never holds half a change, and a change that cannot be saved is
 /// refused rather than lost at the next restart.
