@@ -59,6 +59,7 @@ public static class ProxyApplication
         services.AddOptions<TelemetryOptions>().BindConfiguration(TelemetryOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddMetrics();
         services.AddSingleton<ProxyTelemetry>();
+        services.AddAccessLog();
         services.TryAddSingleton<IForwardingAttemptObserver>(sp => sp.GetRequiredService<ProxyTelemetry>());
         // Applies to whichever tracer provider the host builds (ServiceDefaults' or a test's); none is built here.
         services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.SetSampler(sp =>
@@ -77,6 +78,7 @@ public static class ProxyApplication
 
         // A middleware after routing rather than a catch-all route: no route values to allocate per request, and
         // any method and path (file-like ones included) reach the servers.
+        AccessLog.Use(app);
         app.MapRingEndpoints();
         app.UseRouting();
         app.MapAdminEndpoints();

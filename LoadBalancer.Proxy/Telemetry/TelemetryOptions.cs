@@ -22,6 +22,13 @@ public sealed class TelemetryOptions
     [Range(0.0, 1.0)]
     public double TraceSampleRatio { get; set; } = 1.0;
 
+    /// <summary>
+    /// Whether every request is written to the log (client address, method, path, protocol, status, duration and the
+    /// member that answered), as nginx's and HAProxy's access logs are. Off by default: it costs a log entry per request,
+    /// while traces and metrics already describe the traffic.
+    /// </summary>
+    public bool AccessLog { get; set; }
+
     /// <summary>How many fixed sample keys measure the share of keys remapped by a membership change.</summary>
     [Range(100, 1_000_000)]
     public int RemapSampleKeys { get; set; } = 20_000;
