@@ -17,8 +17,11 @@ public static class ProxyApplication
     public const string TelemetryName = "LoadBalancer.Proxy";
 
     /// <summary>Adds the proxy's services and options to <paramref name="builder"/>.</summary>
-    public static IHostApplicationBuilder AddLoadBalancerProxy(this IHostApplicationBuilder builder)
+    public static WebApplicationBuilder AddLoadBalancerProxy(this WebApplicationBuilder builder)
     {
+        // The slim builder leaves out HTTPS endpoints from configuration (Kestrel:Endpoints, Kestrel:Certificates):
+        // a load balancer terminates TLS.
+        builder.WebHost.UseKestrelHttpsConfiguration();
         var services = builder.Services;
         services.TryAddSingleton(TimeProvider.System);
         services.AddServiceDiscovery();
