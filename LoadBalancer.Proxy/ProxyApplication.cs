@@ -63,7 +63,7 @@ public static class ProxyApplication
         services.AddMetrics();
         services.AddSingleton<ProxyTelemetry>();
         services.AddAccessLog();
-        services.TryAddSingleton<IForwardingAttemptObserver>(sp => sp.GetRequiredService<ProxyTelemetry>());
+        services.AddSingleton<IForwardingAttemptObserver>(sp => sp.GetRequiredService<ProxyTelemetry>());
         // Applies to whichever tracer provider the host builds (ServiceDefaults' or a test's); none is built here.
         services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.SetSampler(sp =>
             sp.GetRequiredService<IOptions<TelemetryOptions>>().Value.TraceSampleRatio is var ratio && ratio < 1

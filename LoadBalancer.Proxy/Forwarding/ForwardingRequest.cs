@@ -22,10 +22,11 @@ internal sealed class ForwardingRequest
     private bool _attemptOpen;
     private bool _boundByTotal;
 
-    public ForwardingRequest(TimeProvider time)
+    public ForwardingRequest(TimeProvider time, int observers)
     {
         _time = time;
         _forward = NewSource();
+        Observations = new AttemptObservation[observers];
     }
 
     public ProxyRequestHandler Handler { get; private set; } = null!;
@@ -53,8 +54,8 @@ internal sealed class ForwardingRequest
     /// <summary>The member of the current attempt.</summary>
     public Upstream? Member { get; private set; }
 
-    /// <summary>What the attempt observer keeps between the start and the end of the current attempt.</summary>
-    public AttemptObservation Observation { get; set; }
+    /// <summary>What each attempt observer keeps between the start and the end of the current attempt, in registration order.</summary>
+    public AttemptObservation[] Observations { get; }
 
     /// <summary>Set by the transformer when it held back a 5xx answer so another member can be asked.</summary>
     public bool HeldBack { get; set; }
@@ -173,14 +174,14 @@ internal sealed class ForwardingRequest
         _replay = null;
         _attemptOpen = false;
         _boundByTotal = false;
-        Observation = default;
+        Array.Clear(Observations);
         _triedCount = 0;
     }
 
     /// <summary>Pool policy: state objects are reset on return.</summary>
-    public sealed class Policy(TimeProvider time) : PooledObjectPolicy<ForwardingRequest>
+    public sealed class Policy(TimeProvider time, int observers) : PooledObjectPolicy<ForwardingRequest>
     {
-        public override ForwardingRequest Create() => new(time);
+        public override ForwardingRequest Create() => new(time, observers);
 
         public override bool Return(ForwardingRequest obj)
         {

@@ -4,7 +4,9 @@ namespace LoadBalancer.Proxy.Forwarding;
 
 /// <summary>
 /// Hook for per-attempt telemetry (a span and metrics per attempt). <see cref="ProxyRequestHandler"/> calls it around
-/// every attempt it sends to a member, retries included; register one implementation as a singleton to receive them.
+/// every attempt it sends to a member, retries included. Register implementations as singletons
+/// (<c>services.AddSingleton&lt;IForwardingAttemptObserver, Mine&gt;()</c>); every one registered is called, in
+/// registration order, beside the proxy's own telemetry.
 /// </summary>
 /// <remarks>Called on the request path: implementations must be cheap and must not throw.</remarks>
 public interface IForwardingAttemptObserver

@@ -39,7 +39,7 @@ public sealed partial class ProxyRequestHandler
     private readonly ForwarderRequestConfig _requestConfig;
     private readonly HttpTransformer _transformer;
     private readonly UpstreamCircuitBreakers _breakers;
-    private readonly IForwardingAttemptObserver? _observer;
+    private readonly IForwardingAttemptObserver[] _observers;
     private readonly RetryOptions _retry;
     private readonly string _retryAfter;
     private readonly ResiliencePipeline<AttemptResult> _pipeline;
@@ -59,7 +59,7 @@ public sealed partial class ProxyRequestHandler
         TimeProvider time,
         ILogger<ProxyRequestHandler> logger,
         ProxyTelemetry telemetry,
-        IForwardingAttemptObserver? observer = null)
+        IEnumerable<IForwardingAttemptObserver> observers)
     {
         _telemetry = telemetry;
         _ring = ring;
@@ -69,11 +69,11 @@ public sealed partial class ProxyRequestHandler
         _requestConfig = client.RequestConfig;
         _transformer = client.Transformer;
         _breakers = breakers;
-        _observer = observer;
+        _observers = observers.ToArray();
         _retry = retry.Value;
         _retryAfter = _retry.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         _pipeline = ForwardingPipeline.Build(_retry, time, metrics);
-        _requests = new DefaultObjectPool<ForwardingRequest>(new ForwardingRequest.Policy(time), Environment.ProcessorCount * 64);
+        _requests = new DefaultObjectPool<ForwardingRequest>(new ForwardingRequest.Policy(time, _observers.Length), Environment.ProcessorCount * 64);
         _logger = logger;
     }
 
@@ -155,7 +155,11 @@ public sealed partial class ProxyRequestHandler
         var attempt = request.Begin(index);
         var member = request.Member!;
         context.Response.Headers[UpstreamHeader] = member.Name;
-        request.Observation = _observer?.AttemptStarting(context, member, attempt) ?? default;
+        for (var i = 0; i < _observers.Length; i++)
+        {
+            request.Observations[i] = _observers[i].AttemptStarting(context, member, attempt);
+        }
+
         member.BeginRequest();
         return _breakers.For(member).ExecuteOutcomeAsync(
             static (_, state) => state.Handler.ForwardAsync(state),
@@ -211,7 +215,11 @@ public sealed partial class ProxyRequestHandler
 
         var member = request.Member!;
         member.EndRequest(served: result.Kind is AttemptKind.Success or AttemptKind.ServerError);
-        _observer?.AttemptCompleted(request.HttpContext, member, request.Attempts, result, request.Observation);
+        for (var i = 0; i < _observers.Length; i++)
+        {
+            _observers[i].AttemptCompleted(request.HttpContext, member, request.Attempts, result, request.Observations[i]);
+        }
+
         if (result.Kind is not (AttemptKind.Success or AttemptKind.ServerError) || request.HeldBack)
         {
             // The message only: a dead member under load fails many attempts before probes take it out.

@@ -418,30 +418,38 @@ public sealed class FailoverTests
     }
 
     [Fact]
-    public async Task The_attempt_observer_sees_every_attempt_with_its_member_and_result()
+    public async Task Every_registered_attempt_observer_sees_every_attempt_beside_the_proxys_own_telemetry()
     {
         await using var s1 = await TestHost.StartServerAsync("1");
-        var observer = new RecordingObserver();
+        var first = new RecordingObserver("a");
+        var second = new RecordingObserver("b");
         await using var proxy = await TestHost.StartProxyAsync(
             new Dictionary<string, Uri> { ["dead"] = ProxyProbe.RefusedAddress(), ["server1"] = s1.Address },
             Settings(),
-            services => services.AddSingleton<IForwardingAttemptObserver>(observer));
+            services => services.AddSingleton<IForwardingAttemptObserver>(first).AddSingleton<IForwardingAttemptObserver>(second));
+        using var recorder = new LoadBalancer.Tests.Telemetry.TelemetryTestKit.Recorder(proxy.App.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
         using var client = proxy.CreateClient();
         var key = ProxyProbe.KeyOwnedBy(proxy, "dead");
 
         using var response = await client.GetAsync($"/home?id={key}");
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        // Each gets back its own state of each attempt.
         Assert.Equal(
-            [("dead", 1, AttemptKind.ConnectionFailed, true, "started-1"), ("server1", 2, AttemptKind.Success, false, "started-2")],
-            observer.Completed);
+            [("dead", 1, AttemptKind.ConnectionFailed, true, "a-started-1"), ("server1", 2, AttemptKind.Success, false, "a-started-2")],
+            first.Completed);
+        Assert.Equal(
+            [("dead", 1, AttemptKind.ConnectionFailed, true, "b-started-1"), ("server1", 2, AttemptKind.Success, false, "b-started-2")],
+            second.Completed);
+        // Registering observers does not displace the proxy's own: its attempt metrics still count both attempts.
+        Assert.Equal(2, recorder.Of("loadbalancer.upstream.requests").Length);
     }
 
-    private sealed class RecordingObserver : IForwardingAttemptObserver
+    private sealed class RecordingObserver(string name) : IForwardingAttemptObserver
     {
         public List<(string Member, int Attempt, AttemptKind Kind, bool Retryable, object? State)> Completed { get; } = [];
 
-        public AttemptObservation AttemptStarting(HttpContext context, Upstream member, int attempt) => new($"started-{attempt}", 0);
+        public AttemptObservation AttemptStarting(HttpContext context, Upstream member, int attempt) => new($"{name}-started-{attempt}", 0);
 
         public void AttemptCompleted(HttpContext context, Upstream member, int attempt, in AttemptResult result, in AttemptObservation observation)
         {
