@@ -4,18 +4,33 @@ using Microsoft.Extensions.Logging;
 
 namespace LoadBalancer.Tests.Telemetry;
 
-public sealed class AccessLogTests
+public sealed class AccessLogTests : IAsyncDisposable
 {
+    private const string EntryStart = "Request and Response:";
+    private readonly LogCollector _logs = new();
+    private TestHost? _server;
+    private TestHost? _proxy;
+
+    public async ValueTask DisposeAsync()
+    {
+        await (_proxy?.DisposeAsync() ?? ValueTask.CompletedTask);
+        await (_server?.DisposeAsync() ?? ValueTask.CompletedTask);
+    }
+
+    /// <summary>A server and a proxy in front of it whose logs go to <see cref="_logs"/>.</summary>
+    private async Task<HttpClient> StartAsync(Dictionary<string, string?> settings)
+    {
+        _server = await TestHost.StartServerAsync("1");
+        settings["Health:Enabled"] = "false";
+        _proxy = await TestHost.StartProxyAsync(
+            [KeyValuePair.Create("server1", _server.Address)], settings, services => services.AddSingleton<ILoggerProvider>(_logs));
+        return _proxy.CreateClient();
+    }
+
     [Fact]
     public async Task With_the_access_log_on_each_request_is_one_entry_naming_client_request_status_and_member()
     {
-        var logs = new LogCollector();
-        await using var server = await TestHost.StartServerAsync("1");
-        await using var proxy = await TestHost.StartProxyAsync(
-            [KeyValuePair.Create("server1", server.Address)],
-            new Dictionary<string, string?> { ["Telemetry:AccessLog"] = "true", ["Health:Enabled"] = "false" },
-            services => services.AddSingleton<ILoggerProvider>(logs));
-        using var client = proxy.CreateClient();
+        using var client = await StartAsync(new() { ["Telemetry:AccessLog"] = "true" });
 
         using (var response = await client.GetAsync("/home?id=secret-key"))
         {
@@ -27,7 +42,7 @@ public sealed class AccessLogTests
             Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         }
 
-        var entries = logs.Messages.Where(m => m.StartsWith("Request and Response:", StringComparison.Ordinal)).ToList();
+        var entries = _logs.Messages.Where(m => m.StartsWith(EntryStart, StringComparison.Ordinal)).ToList();
         Assert.Equal(2, entries.Count);
         Assert.All(
             ["ClientAddress: 127.0.0.1", "Method: GET", "Protocol: HTTP/1.1", "Path: /home", "StatusCode: 200", "Upstream: server1", "Duration: "],
@@ -36,23 +51,17 @@ public sealed class AccessLogTests
         Assert.Contains("StatusCode: 400", entries[1], StringComparison.Ordinal);
         Assert.DoesNotContain("[Redacted]", entries[0], StringComparison.Ordinal);
         // The query carries the routing key, which may be personal data.
-        Assert.DoesNotContain(logs.Messages, m => m.Contains("secret-key", StringComparison.Ordinal));
+        Assert.DoesNotContain(_logs.Messages, m => m.Contains("secret-key", StringComparison.Ordinal));
     }
 
     [Fact]
     public async Task By_default_requests_are_not_logged_one_by_one()
     {
-        var logs = new LogCollector();
-        await using var server = await TestHost.StartServerAsync("1");
-        await using var proxy = await TestHost.StartProxyAsync(
-            [KeyValuePair.Create("server1", server.Address)],
-            new Dictionary<string, string?> { ["Health:Enabled"] = "false" },
-            services => services.AddSingleton<ILoggerProvider>(logs));
-        using var client = proxy.CreateClient();
+        using var client = await StartAsync([]);
 
         using var response = await client.GetAsync("/home?id=1");
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.DoesNotContain(logs.Messages, m => m.StartsWith("Request and Response:", StringComparison.Ordinal));
+        Assert.DoesNotContain(_logs.Messages, m => m.StartsWith(EntryStart, StringComparison.Ordinal));
     }
 }
