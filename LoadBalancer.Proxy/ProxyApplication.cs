@@ -63,6 +63,7 @@ public static class ProxyApplication
         services.AddMetrics();
         services.AddSingleton<ProxyTelemetry>();
         services.AddAccessLog();
+        services.AddPrometheusEndpoint(builder.Configuration);
         services.AddSingleton<IForwardingAttemptObserver>(sp => sp.GetRequiredService<ProxyTelemetry>());
         // Applies to whichever tracer provider the host builds (ServiceDefaults' or a test's); none is built here.
         services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.SetSampler(sp =>
@@ -83,6 +84,7 @@ public static class ProxyApplication
         // any method and path (file-like ones included) reach the servers.
         AccessLog.Use(app);
         app.MapRingEndpoints();
+        PrometheusEndpoint.Map(app);
         app.UseRouting();
         app.MapAdminEndpoints();
         app.Use((context, next) => context.GetEndpoint() is null ? handler.InvokeAsync(context) : next(context));

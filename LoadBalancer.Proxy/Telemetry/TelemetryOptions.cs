@@ -29,6 +29,13 @@ public sealed class TelemetryOptions
     /// </summary>
     public bool AccessLog { get; set; }
 
+    /// <summary>
+    /// The path of a Prometheus scrape endpoint for the proxy's metrics (e.g. <c>/metrics</c>), served on the proxy's
+    /// port and, like <c>/ring</c>, never forwarded; empty (the default) serves none.
+    /// </summary>
+    [RegularExpression("^(/[A-Za-z0-9._~-]+)+$", ErrorMessage = "Telemetry:PrometheusPath must be a path such as /metrics (letters, digits, . _ ~ -), or empty.")]
+    public string? PrometheusPath { get; set; }
+
     /// <summary>How many fixed sample keys measure the share of keys remapped by a membership change.</summary>
     [Range(100, 1_000_000)]
     public int RemapSampleKeys { get; set; } = 20_000;
