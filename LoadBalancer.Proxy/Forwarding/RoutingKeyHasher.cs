@@ -1,6 +1,7 @@
 using System.Net;
 using LoadBalancer.Proxy.Hashing;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
 
 namespace LoadBalancer.Proxy.Forwarding;
 
@@ -17,6 +18,7 @@ public sealed class RoutingKeyHasher
     private readonly RoutingKeySource[] _sources;
     private readonly string _queryParameter;
     private readonly string _header;
+    private readonly string _cookie;
 
     /// <summary>Creates the hasher from <paramref name="options"/>.</summary>
     public RoutingKeyHasher(IOptions<RoutingOptions> options)
@@ -24,6 +26,7 @@ public sealed class RoutingKeyHasher
         _sources = options.Value.EffectiveKeySources;
         _queryParameter = options.Value.QueryParameter;
         _header = options.Value.Header;
+        _cookie = options.Value.Cookie;
     }
 
     /// <summary>Hashes the routing key of <paramref name="context"/> with <paramref name="hash"/>.</summary>
@@ -72,6 +75,15 @@ public sealed class RoutingKeyHasher
 
                     break;
 
+                case RoutingKeySource.Cookie:
+                    if (TryGetCookieValue(context.Request.Headers.Cookie, _cookie, out var cookie))
+                    {
+                        key = capture ? cookie.ToString() : null;
+                        return hash.HashKey(cookie);
+                    }
+
+                    break;
+
                 case RoutingKeySource.ClientAddress:
                     if (context.Connection.RemoteIpAddress is { } address)
                     {
@@ -92,6 +104,46 @@ public sealed class RoutingKeyHasher
         // 64 characters hold any IPv6 text form, scope id included.
         Span<char> buffer = stackalloc char[64];
         return address.TryFormat(buffer, out var written) ? hash.HashKey(buffer[..written]) : hash.HashKey(address.ToString());
+    }
+
+    /// <summary>
+    /// Finds cookie <paramref name="name"/>'s first non-empty value in the <c>Cookie</c> header(s)
+    /// (<c>a=1; b="2"</c>), without the quotes a value may carry: read in place, as ASP.NET Core's cookie collection
+    /// would allocate a dictionary per request.
+    /// </summary>
+    internal static bool TryGetCookieValue(StringValues headers, string name, out ReadOnlySpan<char> value)
+    {
+        foreach (var header in headers)
+        {
+            var rest = header.AsSpan();
+            while (!rest.IsEmpty)
+            {
+                var end = rest.IndexOf(';');
+                var pair = (end < 0 ? rest : rest[..end]).Trim();
+                rest = end < 0 ? [] : rest[(end + 1)..];
+
+                var equals = pair.IndexOf('=');
+                if (equals <= 0 || !pair[..equals].TrimEnd().SequenceEqual(name))
+                {
+                    continue;
+                }
+
+                var found = pair[(equals + 1)..].Trim();
+                if (found.Length >= 2 && found[0] == '"' && found[^1] == '"')
+                {
+                    found = found[1..^1];
+                }
+
+                if (!found.IsEmpty)
+                {
+                    value = found;
+                    return true;
+                }
+            }
+        }
+
+        value = default;
+        return false;
     }
 
     /// <summary>Finds <paramref name="name"/>'s first non-empty value in a raw query string (<c>?a=1&amp;b=2</c>).</summary>

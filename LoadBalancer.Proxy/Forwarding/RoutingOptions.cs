@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 
 namespace LoadBalancer.Proxy.Forwarding;
 
@@ -19,6 +20,11 @@ public sealed class RoutingOptions
     [Required(AllowEmptyStrings = false)]
     public string Header { get; set; } = "X-Request-Id";
 
+    /// <summary>The cookie read by <see cref="RoutingKeySource.Cookie"/> (names are case-sensitive, as RFC 6265 says).</summary>
+    [Required(AllowEmptyStrings = false)]
+    [RegularExpression("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", ErrorMessage = "Routing:Cookie must be a cookie name (an RFC 6265 token).")]
+    public string Cookie { get; set; } = "session";
+
     /// <summary>The sources in effect.</summary>
     public RoutingKeySource[] EffectiveKeySources =>
         KeySources is { Length: > 0 } ? KeySources : [RoutingKeySource.Query, RoutingKeySource.Header, RoutingKeySource.ClientAddress];
@@ -35,4 +41,30 @@ public enum RoutingKeySource
 
     /// <summary>The client's IP address.</summary>
     ClientAddress,
+
+    /// <summary>The cookie <see cref="RoutingOptions.Cookie"/> (default <c>session</c>): sticky sessions, as nginx's <c>hash $cookie_… consistent</c>.</summary>
+    Cookie,
+}
+
+/// <summary>
+/// Checks <c>Routing:KeySources</c> as written: the configuration binder drops an array element it cannot convert, so a
+/// misspelt source would otherwise vanish without a word and route by the next one.
+/// </summary>
+internal sealed class RoutingOptionsValidator(IConfiguration configuration) : IValidateOptions<RoutingOptions>
+{
+    public ValidateOptionsResult Validate(string? name, RoutingOptions options)
+    {
+        var failures = new List<string>();
+        foreach (var source in configuration.GetSection($"{RoutingOptions.SectionName}:{nameof(RoutingOptions.KeySources)}").GetChildren())
+        {
+            if (!Enum.TryParse<RoutingKeySource>(source.Value, ignoreCase: true, out var parsed)
+                || !Enum.IsDefined(parsed)
+                || source.Value!.Any(char.IsAsciiDigit))
+            {
+                failures.Add($"Routing:KeySources:{source.Key} '{source.Value}' is not a key source; use {string.Join(", ", Enum.GetNames<RoutingKeySource>())}.");
+            }
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
 }

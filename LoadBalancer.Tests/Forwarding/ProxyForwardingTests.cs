@@ -97,10 +97,39 @@ public sealed class ProxyForwardingTests
     [InlineData("Balancing:HashFunction", "Md4", "Balancing:HashFunction 'Md4' is unknown")]
     [InlineData("Balancing:VirtualNodes", "0", "VirtualNodes")]
     [InlineData("Balancing:Weights:server1", "0", "Balancing:Weights:server1 is 0")]
+    [InlineData("Routing:Cookie", "my session", "Routing:Cookie must be a cookie name")]
+    [InlineData("Routing:KeySources:0", "Biscuit", "Routing:KeySources:0 'Biscuit' is not a key source; use Query, Header, ClientAddress, Cookie.")]
+    [InlineData("Routing:KeySources:1", "2", "Routing:KeySources:1 '2' is not a key source")]
     public async Task Invalid_settings_stop_the_proxy_at_start_with_a_clear_message(string key, string value, string expected)
     {
         var error = await Assert.ThrowsAnyAsync<Exception>(() =>
             TestHost.StartProxyAsync([], new Dictionary<string, string?> { [key] = value }));
         Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task With_the_cookie_source_a_session_stays_on_its_server_whatever_else_the_request_carries()
+    {
+        await using var cluster = await TestCluster.StartAsync(3, new Dictionary<string, string?> { ["Routing:KeySources:0"] = "Cookie", ["Routing:KeySources:1"] = "Query" });
+        using var client = cluster.Proxy.CreateClient();
+        var serversOfSessions = new HashSet<string>();
+
+        for (var session = 0; session < 30; session++)
+        {
+            var servers = new HashSet<string>();
+            for (var id = 0; id < 5; id++)
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Get, $"/home?id={id}");
+                request.Headers.Add("Cookie", $"theme=dark; session=s-{session}");
+                using var response = await client.SendAsync(request);
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                servers.Add(Assert.Single(response.Headers.GetValues(ProxyRequestHandler.UpstreamHeader)));
+            }
+
+            serversOfSessions.Add(Assert.Single(servers));
+        }
+
+        // Sessions spread over the ring like any key.
+        Assert.Equal(3, serversOfSessions.Count);
     }
 }

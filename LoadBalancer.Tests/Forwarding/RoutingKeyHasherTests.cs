@@ -65,4 +65,49 @@ public sealed class RoutingKeyHasherTests
         context.Request.Headers["X-User"] = "bob";
         Assert.Equal(Hash.HashKey("bob"), HashOf(context, options));
     }
+
+    [Theory]
+    [InlineData("session=abc", "abc")]
+    [InlineData("theme=dark; session=abc; lang=en", "abc")]
+    [InlineData("theme=dark;session=abc", "abc")]
+    [InlineData("session=\"abc\"", "abc")]
+    [InlineData("session=; session=abc", "abc")]
+    [InlineData("xsession=1; session=abc", "abc")]
+    public void The_session_cookie_is_the_key(string cookies, string key)
+    {
+        var context = Context("?id=42", ip: "10.0.0.1");
+        context.Request.Headers.Cookie = cookies;
+        var options = new RoutingOptions { KeySources = [RoutingKeySource.Cookie, RoutingKeySource.Query] };
+
+        Assert.Equal(Hash.HashKey(key), HashOf(context, options));
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("theme=dark")]
+    [InlineData("Session=abc")] // cookie names are case-sensitive
+    [InlineData("session=")]
+    [InlineData("session")]
+    public void Without_the_cookie_the_next_source_decides(string? cookies)
+    {
+        var context = Context("?id=42", ip: "10.0.0.1");
+        if (cookies is not null)
+        {
+            context.Request.Headers.Cookie = cookies;
+        }
+
+        var options = new RoutingOptions { KeySources = [RoutingKeySource.Cookie, RoutingKeySource.Query] };
+
+        Assert.Equal(Hash.HashKey("42"), HashOf(context, options));
+    }
+
+    [Fact]
+    public void The_configured_cookie_is_read_across_several_cookie_headers()
+    {
+        var context = Context(ip: "10.0.0.1");
+        context.Request.Headers.Cookie = new Microsoft.Extensions.Primitives.StringValues(["theme=dark", "JSESSIONID=node-7"]);
+        var options = new RoutingOptions { Cookie = "JSESSIONID", KeySources = [RoutingKeySource.Cookie, RoutingKeySource.ClientAddress] };
+
+        Assert.Equal(Hash.HashKey("node-7"), HashOf(context, options));
+    }
 }
