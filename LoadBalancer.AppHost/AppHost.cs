@@ -56,6 +56,8 @@ for (var i = 1; i <= options.Servers; i++)
         .WithEnvironment("SERVER_ID", i.ToString(System.Globalization.CultureInfo.InvariantCulture))
         .WithHttpHealthCheck(HealthCheckPaths.Server, endpointName: "http");
     server.WithEnvironment("Server__H2cPort", server.GetEndpoint(H2cEndpoint).Property(EndpointProperty.TargetPort));
+    // Dashboard commands: take the server out of the proxy's ring and put it back (the admin API, with the key).
+    server.WithRingCommands(proxy.GetEndpoint("http"), adminKey.Resource);
 
     proxy.WithReference(server).WaitFor(server);
 }

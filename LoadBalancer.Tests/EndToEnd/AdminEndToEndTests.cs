@@ -43,6 +43,26 @@ public sealed class AdminEndToEndTests(AdminAppHostFixture fixture) : IClassFixt
         Assert.Equal(before, await OwnersAsync(client));
     }
 
+    [Fact]
+    public async Task The_dashboard_commands_take_a_server_out_of_the_ring_and_put_it_back()
+    {
+        using var client = fixture.CreateProxyClient();
+        var commands = fixture.App.ResourceCommands;
+
+        var removed = await commands.ExecuteCommandAsync("server3", "ring-remove");
+        Assert.True(removed.Success, removed.Message);
+        AssertJson(Replicas("server1", "server2"), (await SendAsync(client, Rep(fixture.AdminKey))).Body);
+
+        // The admin API's refusal reaches the dashboard as the command's failure.
+        var again = await commands.ExecuteCommandAsync("server3", "ring-remove");
+        Assert.False(again.Success);
+        Assert.Equal("The proxy answered 409: <Error> Server 'server3' is not in the ring (removed already)", again.Message);
+
+        var added = await commands.ExecuteCommandAsync("server3", "ring-add");
+        Assert.True(added.Success, added.Message);
+        AssertJson(Replicas("server1", "server2", "server3"), (await SendAsync(client, Rep(fixture.AdminKey))).Body);
+    }
+
     private static async Task<string[]> OwnersAsync(HttpClient client)
     {
         var owners = new string[Keys];

@@ -1,0 +1,89 @@
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace LoadBalancer.AppHost;
+
+/// <summary>
+/// Dashboard commands on each server: take it out of the proxy's ring and put it back, through the proxy's admin API
+/// (<c>DELETE /rm</c>, <c>POST /add</c>) with the generated admin key, so an operator can drain a server without
+/// copying the key into curl. The server keeps running; only routing changes.
+/// </summary>
+internal static class RingCommands
+{
+    /// <summary>The command that takes the server out of the ring.</summary>
+    public const string Remove = "ring-remove";
+
+    /// <summary>The command that puts it back.</summary>
+    public const string Add = "ring-add";
+
+    /// <summary>Adds both commands to <paramref name="server"/>.</summary>
+    public static IResourceBuilder<ProjectResource> WithRingCommands(
+        this IResourceBuilder<ProjectResource> server, EndpointReference proxyEndpoint, ParameterResource adminKey)
+    {
+        var name = server.Resource.Name;
+        server.WithCommand(
+            Remove,
+            "Take out of the ring",
+            context => SendAsync(context, proxyEndpoint, adminKey, HttpMethod.Delete, "/rm", name),
+            new CommandOptions
+            {
+                Description = "The proxy stops routing to this server (DELETE /rm); its keys move to the next servers on the ring. The server keeps running.",
+                IconName = "ArrowExit",
+            });
+        server.WithCommand(
+            Add,
+            "Put back in the ring",
+            context => SendAsync(context, proxyEndpoint, adminKey, HttpMethod.Post, "/add", name),
+            new CommandOptions
+            {
+                Description = "The proxy routes to this server again (POST /add); exactly the keys it had come back.",
+                IconName = "ArrowEnter",
+            });
+        return server;
+    }
+
+    private static async Task<ExecuteCommandResult> SendAsync(
+        ExecuteCommandContext context, EndpointReference proxyEndpoint, ParameterResource adminKey, HttpMethod method, string path, string name)
+    {
+        try
+        {
+            var key = await adminKey.GetValueAsync(context.CancellationToken);
+            using var client = context.Services.GetRequiredService<IHttpClientFactory>().CreateClient();
+            using var request = new HttpRequestMessage(method, new Uri(new Uri(proxyEndpoint.Url), path))
+            {
+                Content = new StringContent(JsonSerializer.Serialize(new { n = 1, hostnames = new[] { name } }), Encoding.UTF8, "application/json"),
+            };
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+            using var response = await client.SendAsync(request, context.CancellationToken);
+            if (response.IsSuccessStatusCode)
+            {
+                return CommandResults.Success();
+            }
+
+            // The admin API says what was wrong in {"message":"<Error> …","status":"failure"}.
+            var body = await response.Content.ReadAsStringAsync(context.CancellationToken);
+            return CommandResults.Failure($"The proxy answered {(int)response.StatusCode}: {MessageOf(body)}");
+        }
+        catch (Exception ex) when (ex is HttpRequestException or InvalidOperationException or TaskCanceledException)
+        {
+            return CommandResults.Failure($"The proxy could not be asked: {ex.Message}");
+        }
+    }
+
+    private static string MessageOf(string body)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            return document.RootElement.TryGetProperty("message", out var message) && message.ValueKind == JsonValueKind.String
+                ? message.GetString()!
+                : body;
+        }
+        catch (JsonException)
+        {
+            return body;
+        }
+    }
+}
