@@ -18,29 +18,29 @@ internal static class RingCommands
     /// <summary>The command that puts it back.</summary>
     public const string Add = "ring-add";
 
+    // Name, label, admin call, what it does, dashboard icon.
+    private static readonly (string Name, string Label, HttpMethod Method, string Path, string Description, string Icon)[] Commands =
+    [
+        (Remove, "Take out of the ring", HttpMethod.Delete, "/rm",
+            "The proxy stops routing to this server (DELETE /rm); its keys move to the next servers on the ring. The server keeps running.", "ArrowExit"),
+        (Add, "Put back in the ring", HttpMethod.Post, "/add",
+            "The proxy routes to this server again (POST /add); exactly the keys it had come back.", "ArrowEnter"),
+    ];
+
     /// <summary>Adds both commands to <paramref name="server"/>.</summary>
     public static IResourceBuilder<ProjectResource> WithRingCommands(
         this IResourceBuilder<ProjectResource> server, EndpointReference proxyEndpoint, ParameterResource adminKey)
     {
         var name = server.Resource.Name;
-        server.WithCommand(
-            Remove,
-            "Take out of the ring",
-            context => SendAsync(context, proxyEndpoint, adminKey, HttpMethod.Delete, "/rm", name),
-            new CommandOptions
-            {
-                Description = "The proxy stops routing to this server (DELETE /rm); its keys move to the next servers on the ring. The server keeps running.",
-                IconName = "ArrowExit",
-            });
-        server.WithCommand(
-            Add,
-            "Put back in the ring",
-            context => SendAsync(context, proxyEndpoint, adminKey, HttpMethod.Post, "/add", name),
-            new CommandOptions
-            {
-                Description = "The proxy routes to this server again (POST /add); exactly the keys it had come back.",
-                IconName = "ArrowEnter",
-            });
+        foreach (var command in Commands)
+        {
+            server.WithCommand(
+                command.Name,
+                command.Label,
+                context => SendAsync(context, proxyEndpoint, adminKey, command.Method, command.Path, name),
+                new CommandOptions { Description = command.Description, IconName = command.Icon });
+        }
+
         return server;
     }
 
