@@ -4,6 +4,7 @@ using LoadBalancer.Proxy.Health;
 using LoadBalancer.Proxy.Membership;
 using LoadBalancer.Proxy.Ring;
 using LoadBalancer.Proxy.Telemetry;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Trace;
@@ -22,6 +23,8 @@ public static class ProxyApplication
         // The slim builder leaves out HTTPS endpoints from configuration (Kestrel:Endpoints, Kestrel:Certificates):
         // a load balancer terminates TLS.
         builder.WebHost.UseKestrelHttpsConfiguration();
+        // Nor does it bind the rest of the Kestrel section (Kestrel:Limits: body size, connections, timeouts).
+        builder.Services.Configure<KestrelServerOptions>(builder.Configuration.GetSection("Kestrel"));
         var services = builder.Services;
         services.TryAddSingleton(TimeProvider.System);
         services.AddServiceDiscovery();

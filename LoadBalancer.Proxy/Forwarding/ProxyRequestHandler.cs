@@ -318,7 +318,14 @@ public sealed partial class ProxyRequestHandler
         {
             case AttemptKind.Success:
             case AttemptKind.ServerError when !request.HeldBack:
+                return;
             case AttemptKind.ClientFailed:
+                // The client is still there, so its request was at fault (a body over Kestrel's limit, a malformed
+                // chunk): YARP chose the status (413, 400), the body says what was wrong.
+                await WriteFailureAsync(
+                    context,
+                    context.Response.StatusCode >= 400 ? context.Response.StatusCode : StatusCodes.Status400BadRequest,
+                    $"<Error> The request body could not be read: {result.Exception?.GetBaseException().Message ?? "the client failed while sending it"}").ConfigureAwait(false);
                 return;
             case AttemptKind.NoServer:
             case AttemptKind.ConnectionFailed:
