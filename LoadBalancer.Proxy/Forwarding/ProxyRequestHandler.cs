@@ -223,7 +223,7 @@ public sealed partial class ProxyRequestHandler
         if (result.Kind is not (AttemptKind.Success or AttemptKind.ServerError) || request.HeldBack)
         {
             // The message only: a dead member under load fails many attempts before probes take it out.
-            LogAttemptFailed(_logger, request.Attempts, member.Name, result.KindName, result.StatusCode, result.Retryable, result.Exception?.GetBaseException().Message);
+            LogAttemptFailed(_logger, request.Attempts, member.Name, result.KindName, result.StatusCode, result.Retryable, RootCause(result.Exception)?.Message);
         }
     }
 
@@ -325,7 +325,7 @@ public sealed partial class ProxyRequestHandler
                 await WriteFailureAsync(
                     context,
                     context.Response.StatusCode >= 400 ? context.Response.StatusCode : StatusCodes.Status400BadRequest,
-                    $"<Error> The request body could not be read: {result.Exception?.GetBaseException().Message ?? "the client failed while sending it"}").ConfigureAwait(false);
+                    $"<Error> The request body could not be read: {RootCause(result.Exception)?.Message ?? "the client failed while sending it"}").ConfigureAwait(false);
                 return;
             case AttemptKind.NoServer:
             case AttemptKind.ConnectionFailed:
@@ -351,6 +351,13 @@ public sealed partial class ProxyRequestHandler
                 await WriteFailureAsync(context, StatusCodes.Status502BadGateway, $"<Error> Server {member} failed while serving the request").ConfigureAwait(false);
                 return;
         }
+    }
+
+    /// <summary>The exception that says what happened: YARP may wrap the body's failure in an aggregate with others.</summary>
+    private static Exception? RootCause(Exception? exception)
+    {
+        var root = exception?.GetBaseException();
+        return root is AggregateException aggregate && aggregate.Flatten().InnerExceptions is [var first, ..] ? first.GetBaseException() : root;
     }
 
     private static Task WriteFailureAsync(HttpContext context, int statusCode, string message)

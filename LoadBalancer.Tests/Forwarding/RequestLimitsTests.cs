@@ -44,6 +44,6 @@ public sealed class RequestLimitsTests
         var body = await response.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal("failure", body.GetProperty("status").GetString());
         Assert.StartsWith("<Error> The request body could not be read: ", body.GetProperty("message").GetString(), StringComparison.Ordinal);
-        Assert.Contains("1000 bytes", body.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal("<Error> The request body could not be read: Request body too large. The max request body size is 1000 bytes.", body.GetProperty("message").GetString());
     }
 }
