@@ -6,7 +6,8 @@ using Microsoft.Net.Http.Headers;
 namespace LoadBalancer.Proxy.Telemetry;
 
 /// <summary>
-/// Maps <c>GET /ring</c> (JSON, or the live page for a browser asking for HTML) and <c>GET /ring/view</c> (the page).
+/// Maps <c>GET /ring</c> (JSON, or the live page for a browser asking for HTML) and <c>GET /ring/view</c> (the page);
+/// HEAD too, and any other method gets a JSON 405.
 /// </summary>
 public static class RingEndpoints
 {
@@ -24,9 +25,24 @@ public static class RingEndpoints
         var ring = app.ServiceProvider.GetRequiredService<RingState>();
         var telemetry = app.ServiceProvider.GetRequiredService<ProxyTelemetry>();
 
-        app.MapGet(Path, context => WantsHtml(context.Request) ? WritePageAsync(context) : WriteJsonAsync(context, ring, telemetry));
-        app.MapGet(ViewPath, WritePageAsync);
+        // Every method is mapped so that a wrong one gets a JSON 405 naming the right ones, like the admin API, rather
+        // than routing's empty 405.
+        app.Map(Path, context => ReadOnly(context, static (c, state) => WantsHtml(c.Request) ? WritePageAsync(c) : WriteJsonAsync(c, state.ring, state.telemetry), (ring, telemetry)));
+        app.Map(ViewPath, context => ReadOnly(context, static (c, _) => WritePageAsync(c), 0));
         return app;
+    }
+
+    private static Task ReadOnly<TState>(HttpContext context, Func<HttpContext, TState, Task> read, TState state)
+    {
+        var method = context.Request.Method;
+        if (HttpMethods.IsGet(method) || HttpMethods.IsHead(method))
+        {
+            return read(context, state);
+        }
+
+        context.Response.Headers.Allow = "GET, HEAD";
+        return Replies.Replies.WriteFailureAsync(context, StatusCodes.Status405MethodNotAllowed,
+            $"<Error> {context.Request.Path} accepts GET and HEAD only, not {method}");
     }
 
     private static Task WriteJsonAsync(HttpContext context, RingState ring, ProxyTelemetry telemetry)

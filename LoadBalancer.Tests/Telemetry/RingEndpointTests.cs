@@ -158,4 +158,38 @@ public sealed class RingEndpointTests
     {
         public override int Pick(ulong keyHash, ReadOnlySpan<int> exclude) => keyHash < (1UL << 63) ? 0 : 1;
     }
+
+    [Theory]
+    [InlineData("POST", "/ring")]
+    [InlineData("DELETE", "/ring")]
+    [InlineData("PUT", "/ring/view")]
+    public async Task Another_method_gets_a_json_405_naming_get_and_head_and_is_not_forwarded(string method, string path)
+    {
+        await using var proxy = await TestHost.StartProxyAsync([KeyValuePair.Create("server1", new Uri("http://127.0.0.1:40001"))]);
+        using var client = proxy.CreateClient();
+
+        using var response = await client.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
+
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, response.StatusCode);
+        Assert.Equal(["GET", "HEAD"], response.Content.Headers.Allow.Order());
+        Assert.False(response.Headers.Contains(ProxyRequestHandler.UpstreamHeader));
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal($"<Error> {path} accepts GET and HEAD only, not {method}", body.GetProperty("message").GetString());
+        Assert.Equal("failure", body.GetProperty("status").GetString());
+    }
+
+    [Theory]
+    [InlineData("/ring", "application/json")]
+    [InlineData("/ring/view", "text/html")]
+    public async Task Head_answers_like_get_without_a_body(string path, string mediaType)
+    {
+        await using var proxy = await TestHost.StartProxyAsync([KeyValuePair.Create("server1", new Uri("http://127.0.0.1:40001"))]);
+        using var client = proxy.CreateClient();
+
+        using var response = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, path));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(mediaType, response.Content.Headers.ContentType!.MediaType);
+        Assert.Empty(await response.Content.ReadAsByteArrayAsync());
+    }
 }
