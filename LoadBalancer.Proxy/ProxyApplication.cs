@@ -2,6 +2,7 @@ using LoadBalancer.Proxy.Admin;
 using LoadBalancer.Proxy.Forwarding;
 using LoadBalancer.Proxy.Health;
 using LoadBalancer.Proxy.Membership;
+using LoadBalancer.Proxy.RateLimiting;
 using LoadBalancer.Proxy.Ring;
 using LoadBalancer.Proxy.Telemetry;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -61,6 +62,7 @@ public static class ProxyApplication
         services.AddSingleton<ProxyRequestHandler>();
 
         services.AddLoadBalancerAdmin();
+        services.AddClientRateLimiting();
 
         // Observability: traces, metrics, /ring (see Telemetry/); ProxyTelemetry observes every forwarding attempt.
         services.AddOptions<TelemetryOptions>().BindConfiguration(TelemetryOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
@@ -91,6 +93,7 @@ public static class ProxyApplication
         PrometheusEndpoint.Map(app);
         app.UseRouting();
         app.MapAdminEndpoints();
+        ClientRateLimiting.Use(app);
         app.Use((context, next) => context.GetEndpoint() is null ? handler.InvokeAsync(context) : next(context));
         return app;
     }
