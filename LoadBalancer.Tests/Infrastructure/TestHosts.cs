@@ -31,9 +31,22 @@ public sealed class TestHost(WebApplication app, Uri address) : IAsyncDisposable
     public static async Task<TestHost> StartAsync(
         Action<WebApplicationBuilder> configureBuilder,
         Action<WebApplication> configureApp,
-        IDictionary<string, string?>? settings = null)
+        IDictionary<string, string?>? settings = null,
+        string? appSettings = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
+        // The test output holds one appsettings.json, whichever referenced project's was copied last: each host reads
+        // the file its own project ships (see the csproj) instead, or none.
+        foreach (var json in builder.Configuration.Sources.OfType<Microsoft.Extensions.Configuration.Json.JsonConfigurationSource>().ToList())
+        {
+            builder.Configuration.Sources.Remove(json);
+        }
+
+        if (appSettings is not null)
+        {
+            builder.Configuration.AddJsonFile(Path.Combine(AppContext.BaseDirectory, appSettings), optional: false);
+        }
+
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
@@ -54,7 +67,14 @@ public sealed class TestHost(WebApplication app, Uri address) : IAsyncDisposable
     public static Task<TestHost> StartServerAsync(string id) => StartAsync(
         builder => builder.AddServerOptions(),
         app => app.MapServerEndpoints(),
-        new Dictionary<string, string?> { ["SERVER_ID"] = id });
+        new Dictionary<string, string?> { ["SERVER_ID"] = id },
+        ServerAppSettings);
+
+    /// <summary>LoadBalancer.Server's appsettings.json, as the csproj copies it.</summary>
+    public const string ServerAppSettings = "appsettings/server.json";
+
+    /// <summary>LoadBalancer.Proxy's appsettings.json, as the csproj copies it.</summary>
+    public const string ProxyAppSettings = "appsettings/proxy.json";
 
     /// <summary>Starts a backend whose every answer is produced by <paramref name="handler"/>.</summary>
     public static Task<TestHost> StartBackendAsync(RequestDelegate handler, IDictionary<string, string?>? settings = null) => StartAsync(
@@ -85,6 +105,7 @@ public sealed class TestHost(WebApplication app, Uri address) : IAsyncDisposable
                 app.MapHealthChecks("/health", LoadBalancer.Proxy.Health.UpstreamHealthCheck.EndpointOptions);
                 app.MapLoadBalancerProxy();
             },
-            all);
+            all,
+            ProxyAppSettings);
     }
 }

@@ -51,7 +51,8 @@ public sealed class DiscoveryMembershipTests : IDisposable
                 builder.Configuration.AddJsonFile(SettingsPath, optional: false, reloadOnChange: true);
                 builder.AddLoadBalancerProxy();
             },
-            app => app.MapLoadBalancerProxy());
+            app => app.MapLoadBalancerProxy(),
+            appSettings: TestHost.ProxyAppSettings);
         using var client = proxy.CreateClient();
         Assert.Equal(["server1"], Members(proxy));
 

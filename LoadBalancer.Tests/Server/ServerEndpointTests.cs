@@ -100,5 +100,6 @@ public sealed class ServerEndpointTests
             builder.AddServerOptions();
         },
         app => app.MapServerEndpoints(),
-        new Dictionary<string, string?> { ["SERVER_ID"] = "4", ["Server:H2cPort"] = $"{h2cPort}" });
+        new Dictionary<string, string?> { ["SERVER_ID"] = "4", ["Server:H2cPort"] = $"{h2cPort}" },
+        TestHost.ServerAppSettings);
 }
