@@ -86,14 +86,14 @@ public static class ProxyApplication
     {
         var handler = app.Services.GetRequiredService<ProxyRequestHandler>();
 
-        // A middleware after routing rather than a catch-all route: no route values to allocate per request, and
-        // any method and path (file-like ones included) reach the servers.
         AccessLog.Use(app);
         app.MapRingEndpoints();
         PrometheusEndpoint.Map(app);
         app.UseRouting();
         app.MapAdminEndpoints();
         ClientRateLimiting.Use(app);
+        // A middleware after routing rather than a catch-all route: no route values to allocate per request, and
+        // any method and path (file-like ones included) reach the servers.
         app.Use((context, next) => context.GetEndpoint() is null ? handler.InvokeAsync(context) : next(context));
         return app;
     }
