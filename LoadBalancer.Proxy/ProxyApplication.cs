@@ -59,6 +59,7 @@ public static class ProxyApplication
         services.AddHttpForwarder();
         services.AddSingleton<UpstreamHttpClient>();
         services.AddSingleton<RoutingKeyHasher>();
+        services.AddSingleton<RetryBudget>();
         services.AddSingleton<ProxyRequestHandler>();
 
         services.AddLoadBalancerAdmin();

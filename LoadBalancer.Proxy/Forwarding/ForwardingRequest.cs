@@ -21,6 +21,7 @@ internal sealed class ForwardingRequest
     private AttemptResult? _replay;
     private bool _attemptOpen;
     private bool _boundByTotal;
+    private RetryBudget? _budget;
 
     public ForwardingRequest(TimeProvider time, int observers)
     {
@@ -63,6 +64,12 @@ internal sealed class ForwardingRequest
     /// <summary>Members tried so far, as indices into the snapshot's table.</summary>
     public ReadOnlySpan<int> Tried => _tried.AsSpan(0, _triedCount);
 
+    /// <summary>Whether the request holds a slot of the retry budget (it is returned when the request ends).</summary>
+    public bool HoldsRetrySlot { get; private set; }
+
+    /// <summary>Whether the retry budget refused this request a retry.</summary>
+    public bool RetryRefused { get; private set; }
+
     /// <summary>Attempts made so far.</summary>
     public int Attempts => _triedCount;
 
@@ -75,8 +82,9 @@ internal sealed class ForwardingRequest
     /// <summary>Whether the current attempt's forward was cut off by a deadline (attempt or total).</summary>
     public bool TimedOut => _forward.IsCancellationRequested;
 
-    public void Initialize(ProxyRequestHandler handler, HttpContext context, RingSnapshot snapshot, ulong hash, int firstIndex, RetryOptions retry, bool idempotent, bool hasBody, bool replayable)
+    public void Initialize(ProxyRequestHandler handler, HttpContext context, RingSnapshot snapshot, ulong hash, int firstIndex, RetryOptions retry, RetryBudget? budget, bool idempotent, bool hasBody, bool replayable)
     {
+        _budget = budget;
         _startedAt = _time.GetTimestamp();
         _attemptTimeout = retry.AttemptTimeout;
         _totalTimeout = retry.TotalTimeout;
@@ -103,7 +111,7 @@ internal sealed class ForwardingRequest
 
     /// <summary>
     /// Whether a failure of the current attempt may be retried at all: attempts left, a member left to try and,
-    /// unless nothing reached the member, an idempotent method with a replayable body.
+    /// unless nothing reached the member, an idempotent method with a replayable body and room in the retry budget.
     /// </summary>
     public bool CanRetry(bool nothingSent) =>
         _triedCount < MaxAttempts
@@ -111,7 +119,21 @@ internal sealed class ForwardingRequest
         && !HttpContext.RequestAborted.IsCancellationRequested
         && (nothingSent || (Idempotent && Replayable))
         && !DeadlinePassed
-        && Snapshot.Table.Pick(Hash, Tried) >= 0;
+        && Snapshot.Table.Pick(Hash, Tried) >= 0
+        && (nothingSent || WithinBudget());
+
+    // Last of the conditions, so a slot is taken only for a retry that will happen.
+    private bool WithinBudget()
+    {
+        if (_budget is null || HoldsRetrySlot)
+        {
+            return true;
+        }
+
+        HoldsRetrySlot = _budget.TryAcquire();
+        RetryRefused = !HoldsRetrySlot;
+        return HoldsRetrySlot;
+    }
 
     /// <summary>Marks the current attempt ended; false when it was already (so it is ended once).</summary>
     public bool TryEndAttempt()
@@ -174,6 +196,9 @@ internal sealed class ForwardingRequest
         _replay = null;
         _attemptOpen = false;
         _boundByTotal = false;
+        _budget = null;
+        HoldsRetrySlot = false;
+        RetryRefused = false;
         Array.Clear(Observations);
         _triedCount = 0;
     }

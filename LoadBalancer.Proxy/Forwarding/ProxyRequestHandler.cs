@@ -41,6 +41,8 @@ public sealed partial class ProxyRequestHandler
     private readonly UpstreamCircuitBreakers _breakers;
     private readonly IForwardingAttemptObserver[] _observers;
     private readonly RetryOptions _retry;
+    private readonly RetryBudget? _budget;
+    private readonly HealthMetrics _metrics;
     private readonly string _retryAfter;
     private readonly ResiliencePipeline<AttemptResult> _pipeline;
     private readonly ObjectPool<ForwardingRequest> _requests;
@@ -56,6 +58,7 @@ public sealed partial class ProxyRequestHandler
         UpstreamCircuitBreakers breakers,
         HealthMetrics metrics,
         IOptions<RetryOptions> retry,
+        RetryBudget budget,
         TimeProvider time,
         ILogger<ProxyRequestHandler> logger,
         ProxyTelemetry telemetry,
@@ -71,6 +74,8 @@ public sealed partial class ProxyRequestHandler
         _breakers = breakers;
         _observers = observers.ToArray();
         _retry = retry.Value;
+        _budget = budget.Enabled && _retry.MaxAttempts > 1 ? budget : null;
+        _metrics = metrics;
         _retryAfter = _retry.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         _pipeline = ForwardingPipeline.Build(_retry, time, metrics);
         _requests = new DefaultObjectPool<ForwardingRequest>(new ForwardingRequest.Policy(time, _observers.Length), Environment.ProcessorCount * 64);
@@ -100,12 +105,13 @@ public sealed partial class ProxyRequestHandler
         }
 
         var request = _requests.Get();
+        _budget?.RequestStarted();
         var resilience = ResilienceContextPool.Shared.Get(context.RequestAborted);
         var result = new AttemptResult(AttemptKind.TransportFailed, 0, Retryable: false);
         try
         {
             var (hasBody, replayable) = PrepareBody(context);
-            request.Initialize(this, context, snapshot!, hash, first, _retry, IsIdempotent(context.Request.Method), hasBody, replayable);
+            request.Initialize(this, context, snapshot!, hash, first, _retry, _budget, IsIdempotent(context.Request.Method), hasBody, replayable);
             context.Features.Set(request);
 
             result = Settle(request, await AttemptAsync(resilience, request).ConfigureAwait(false));
@@ -121,11 +127,18 @@ public sealed partial class ProxyRequestHandler
                 result = outcome.Exception is null ? outcome.Result : Rethrow(outcome.Exception);
             }
 
+            if (request.RetryRefused)
+            {
+                _metrics.RetryRefused(result);
+                LogRetryRefused(_logger, request.Member!.Name, result.KindName, _budget!.Retrying, _budget.Active);
+            }
+
             await CompleteAsync(request, result).ConfigureAwait(false);
         }
         finally
         {
             ProxyTelemetry.CompleteRequest(span, request.Member, request.Attempts, result.KindName);
+            _budget?.RequestEnded(request.HoldsRetrySlot);
             context.Features.Set<ForwardingRequest>(null);
             ResilienceContextPool.Shared.Return(resilience);
             _requests.Return(request);
@@ -386,6 +399,9 @@ public sealed partial class ProxyRequestHandler
 
     [LoggerMessage(EventId = 200, Level = LogLevel.Warning, Message = "Forwarding failed after {Attempts} attempts, last to {Member}: {Reason}")]
     private static partial void LogGaveUp(ILogger logger, int attempts, string member, string reason);
+
+    [LoggerMessage(EventId = 202, Level = LogLevel.Warning, Message = "Not retried: the retry budget is spent ({Retrying} of {Active} requests in flight are retrying); {Member} failed with {Kind}")]
+    private static partial void LogRetryRefused(ILogger logger, string member, string kind, int retrying, int active);
 
     [LoggerMessage(EventId = 201, Level = LogLevel.Information, Message = "Attempt {Attempt} to {Member} failed: {Kind} {StatusCode}; retryable: {Retryable}; {Error}")]
     private static partial void LogAttemptFailed(ILogger logger, int attempt, string member, string kind, int statusCode, bool retryable, string? error);

@@ -28,6 +28,17 @@ public sealed class RetryOptions
     [Range(0, 64 * 1024 * 1024)]
     public int MaxBufferedBodyBytes { get; set; } = 64 * 1024;
 
+    /// <summary>
+    /// The retry budget: requests retrying at once may be at most this share (in %) of the requests in flight
+    /// (see <see cref="RetryBudget"/>); 100 turns the budget off.
+    /// </summary>
+    [Range(1, 100)]
+    public int BudgetPercent { get; set; } = 20;
+
+    /// <summary>Requests that may retry at once whatever the share: a budget for quiet times.</summary>
+    [Range(0, 100_000)]
+    public int MinRetryConcurrency { get; set; } = 10;
+
     /// <summary>The <c>Retry-After</c> seconds sent with the 503 answered when no member is available.</summary>
     [Range(1, 3600)]
     public int RetryAfterSeconds { get; set; } = 1;

@@ -15,6 +15,7 @@ public sealed class HealthMetrics
     private readonly Counter<long> _availabilityChanges;
     private readonly Counter<long> _breakerTransitions;
     private readonly Counter<long> _retries;
+    private readonly Counter<long> _retriesRefused;
 
     /// <summary>Creates the instruments on the proxy's meter.</summary>
     public HealthMetrics(IMeterFactory meterFactory, RingState ring)
@@ -26,6 +27,8 @@ public sealed class HealthMetrics
             "loadbalancer.circuit_breaker.transitions", "{transition}", "Circuit breaker state changes per member.");
         _retries = meter.CreateCounter<long>(
             "loadbalancer.retries", "{attempt}", "Attempts sent to another member after a failed one.");
+        _retriesRefused = meter.CreateCounter<long>(
+            "loadbalancer.retries.refused", "{request}", "Failed attempts not retried because the retry budget was spent.");
         meter.CreateObservableGauge(
             "loadbalancer.upstream.available",
             () => Observe(ring),
@@ -53,6 +56,10 @@ public sealed class HealthMetrics
     /// <summary>Counts one retried attempt and why the previous one failed.</summary>
     public void Retried(in AttemptResult failed) =>
         _retries.Add(1, new KeyValuePair<string, object?>("loadbalancer.retry.reason", failed.KindName));
+
+    /// <summary>Counts a failed attempt the retry budget kept from being retried.</summary>
+    public void RetryRefused(in AttemptResult failed) =>
+        _retriesRefused.Add(1, new KeyValuePair<string, object?>("loadbalancer.retry.reason", failed.KindName));
 
     private static IEnumerable<Measurement<int>> Observe(RingState ring)
     {
