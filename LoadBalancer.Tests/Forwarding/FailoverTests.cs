@@ -3,6 +3,7 @@ using LoadBalancer.Proxy.Forwarding;
 using LoadBalancer.Proxy.Health;
 using LoadBalancer.Proxy.Ring;
 using LoadBalancer.Tests.Infrastructure;
+using static LoadBalancer.Tests.Infrastructure.ProxySettings;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -14,18 +15,6 @@ namespace LoadBalancer.Tests.Forwarding;
 /// <summary>Retries and circuit breakers against backends this test starts on 127.0.0.1.</summary>
 public sealed class FailoverTests
 {
-    // Active probes off: these tests are about what the request path does by itself.
-    private static Dictionary<string, string?> Settings(params (string Key, string Value)[] extra)
-    {
-        var settings = new Dictionary<string, string?> { ["Health:Enabled"] = "false" };
-        foreach (var (key, value) in extra)
-        {
-            settings[key] = value;
-        }
-
-        return settings;
-    }
-
     [Theory]
     [InlineData("GET")]
     [InlineData("POST")]
@@ -35,7 +24,7 @@ public sealed class FailoverTests
         await using var s2 = await TestHost.StartServerAsync("2");
         await using var proxy = await TestHost.StartProxyAsync(
             new Dictionary<string, Uri> { ["dead"] = ProxyProbe.RefusedAddress(), ["server1"] = s1.Address, ["server2"] = s2.Address },
-            Settings());
+            WithoutProbes());
         using var client = proxy.CreateClient();
         var key = ProxyProbe.KeyOwnedBy(proxy, "dead");
 
@@ -64,7 +53,7 @@ public sealed class FailoverTests
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var proxy = await TestHost.StartProxyAsync(
             new Dictionary<string, Uri> { ["flaky"] = flaky.Address, ["server1"] = s1.Address },
-            Settings(("CircuitBreaker:MinimumThroughput", "3"), ("CircuitBreaker:BreakDuration", "00:01:00")),
+            WithoutProbes(("CircuitBreaker:MinimumThroughput", "3"), ("CircuitBreaker:BreakDuration", "00:01:00")),
             services => services.AddSingleton<TimeProvider>(time));
         using var client = proxy.CreateClient();
         var key = ProxyProbe.KeyOwnedBy(proxy, "flaky");
@@ -128,7 +117,7 @@ public sealed class FailoverTests
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var proxy = await TestHost.StartProxyAsync(
             new Dictionary<string, Uri> { ["broken"] = broken.Address, ["server1"] = s1.Address },
-            Settings(("CircuitBreaker:MinimumThroughput", "2"), ("CircuitBreaker:BreakDuration", "00:01:00")),
+            WithoutProbes(("CircuitBreaker:MinimumThroughput", "2"), ("CircuitBreaker:BreakDuration", "00:01:00")),
             services => services.AddSingleton<TimeProvider>(time));
         using var client = proxy.CreateClient();
         var key = ProxyProbe.KeyOwnedBy(proxy, "broken");
@@ -165,7 +154,7 @@ public sealed class FailoverTests
         await using var s1 = await TestHost.StartServerAsync("1");
         await using var proxy = await TestHost.StartProxyAsync(
             new Dictionary<string, Uri> { ["stuck"] = stuck.Address, ["server1"] = s1.Address },
-            Settings(("Retry:AttemptTimeout", "00:00:00.300")),
+            WithoutProbes(("Retry:AttemptTimeout", "00:00:00.300")),
             services => services.AddSingleton<ILoggerProvider>(logs));
         using var client = proxy.CreateClient();
         var key = ProxyProbe.KeyOwnedBy(proxy, "stuck");
@@ -191,7 +180,7 @@ public sealed class FailoverTests
         });
         await using var proxy = await TestHost.StartProxyAsync(
             new Dictionary<string, Uri> { ["slow"] = slow.Address },
-            Settings(("Retry:AttemptTimeout", "00:00:00.200"), ("Retry:TotalTimeout", "00:00:00.300")));
+            WithoutProbes(("Retry:AttemptTimeout", "00:00:00.200"), ("Retry:TotalTimeout", "00:00:00.300")));
         using var client = proxy.CreateClient();
 
         using var response = await client.GetAsync("/stream?id=1");
@@ -206,7 +195,7 @@ public sealed class FailoverTests
         await using var stuck = await TestHost.StartBackendAsync(context => Task.Delay(Timeout.Infinite, context.RequestAborted));
         await using var proxy = await TestHost.StartProxyAsync(
             new Dictionary<string, Uri> { ["stuck"] = stuck.Address },
-            Settings(("Retry:AttemptTimeout", "00:00:00.200")));
+            WithoutProbes(("Retry:AttemptTimeout", "00:00:00.200")));
         using var client = proxy.CreateClient();
 
         using var response = await client.GetAsync("/home?id=1");
@@ -220,28 +209,20 @@ public sealed class FailoverTests
     public async Task The_total_deadline_cuts_the_retry_short_and_says_so()
     {
         // Time is the proxy's fake clock, moved only when an attempt has reached its member: exact, however busy.
-        var arrivals = System.Threading.Channels.Channel.CreateUnbounded<string>();
-        RequestDelegate Hang(string name) => async context =>
-        {
-            arrivals.Writer.TryWrite(name);
-            await Task.Delay(Timeout.Infinite, context.RequestAborted);
-        };
-        await using var a = await TestHost.StartBackendAsync(Hang("a"));
-        await using var b = await TestHost.StartBackendAsync(Hang("b"));
-        await using var c = await TestHost.StartBackendAsync(Hang("c"));
+        await using var backends = await HungBackends.StartAsync("a", "b", "c");
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         // Each attempt may take 1 s, all of them 1.5 s: the second attempt gets what is left, there is no third.
         await using var proxy = await TestHost.StartProxyAsync(
-            new Dictionary<string, Uri> { ["a"] = a.Address, ["b"] = b.Address, ["c"] = c.Address },
-            Settings(("Retry:AttemptTimeout", "00:00:01"), ("Retry:TotalTimeout", "00:00:01.500")),
+            backends.Members,
+            WithoutProbes(("Retry:AttemptTimeout", "00:00:01"), ("Retry:TotalTimeout", "00:00:01.500")),
             services => services.AddSingleton<TimeProvider>(time));
         using var client = proxy.CreateClient();
         using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(30));
 
         var pending = client.GetAsync("/home?id=deadline", patience.Token);
-        var first = await arrivals.Reader.ReadAsync(patience.Token);
+        var first = await backends.NextArrivalAsync(patience.Token);
         time.Advance(TimeSpan.FromSeconds(1));
-        var second = await arrivals.Reader.ReadAsync(patience.Token);
+        var second = await backends.NextArrivalAsync(patience.Token);
         time.Advance(TimeSpan.FromMilliseconds(500));
         using var response = await pending;
 
@@ -249,7 +230,7 @@ public sealed class FailoverTests
         Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
         var body = await response.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal("<Error> No server answered within 1.5 s", body.GetProperty("message").GetString());
-        Assert.False(arrivals.Reader.TryRead(out _));
+        Assert.False(backends.HasUnreadArrival);
     }
 
     [Fact]
@@ -267,7 +248,7 @@ public sealed class FailoverTests
         var logs = new LogCollector();
         await using var proxy = await TestHost.StartProxyAsync(
             new Dictionary<string, Uri> { ["a"] = a.Address, ["b"] = b.Address, ["c"] = c.Address },
-            Settings(("Retry:AttemptTimeout", "00:00:01"), ("Retry:TotalTimeout", "00:00:01.500")),
+            WithoutProbes(("Retry:AttemptTimeout", "00:00:01"), ("Retry:TotalTimeout", "00:00:01.500")),
             services => services.AddSingleton<ILoggerProvider>(logs));
         using var client = proxy.CreateClient();
 
@@ -320,7 +301,7 @@ public sealed class FailoverTests
         });
         await using var proxy = await TestHost.StartProxyAsync(
             new Dictionary<string, Uri> { ["failing"] = failing.Address, ["good"] = good.Address },
-            Settings());
+            WithoutProbes());
         using var client = proxy.CreateClient();
         var key = ProxyProbe.KeyOwnedBy(proxy, "failing");
         var payload = new string('x', 5000) + "-end";
@@ -360,7 +341,7 @@ public sealed class FailoverTests
         await using var good = await TestHost.StartBackendAsync(context => context.Response.WriteAsync("fine"));
         await using var proxy = await TestHost.StartProxyAsync(
             new Dictionary<string, Uri> { ["unavailable"] = unavailable.Address, ["good"] = good.Address },
-            Settings(("CircuitBreaker:Enabled", "false")));
+            WithoutProbes(("CircuitBreaker:Enabled", "false")));
         using var client = proxy.CreateClient();
         var key = ProxyProbe.KeyOwnedBy(proxy, "unavailable");
 
@@ -390,7 +371,7 @@ public sealed class FailoverTests
         });
         await using var proxy = await TestHost.StartProxyAsync(
             new Dictionary<string, Uri> { ["failing"] = failing.Address, ["good"] = good.Address },
-            Settings(("Retry:MaxBufferedBodyBytes", "1024")));
+            WithoutProbes(("Retry:MaxBufferedBodyBytes", "1024")));
         using var client = proxy.CreateClient();
         var key = ProxyProbe.KeyOwnedBy(proxy, "failing");
 
@@ -405,7 +386,7 @@ public sealed class FailoverTests
     {
         await using var proxy = await TestHost.StartProxyAsync(
             new Dictionary<string, Uri> { ["a"] = ProxyProbe.RefusedAddress(), ["b"] = ProxyProbe.RefusedAddress() },
-            Settings(("Retry:AttemptTimeout", "00:05:00"), ("Retry:TotalTimeout", "00:05:00")));
+            WithoutProbes(("Retry:AttemptTimeout", "00:05:00"), ("Retry:TotalTimeout", "00:05:00")));
         using var client = proxy.CreateClient();
 
         using var response = await client.GetAsync("/home?id=7");
@@ -425,7 +406,7 @@ public sealed class FailoverTests
         var second = new RecordingObserver("b");
         await using var proxy = await TestHost.StartProxyAsync(
             new Dictionary<string, Uri> { ["dead"] = ProxyProbe.RefusedAddress(), ["server1"] = s1.Address },
-            Settings(),
+            WithoutProbes(),
             services => services.AddSingleton<IForwardingAttemptObserver>(first).AddSingleton<IForwardingAttemptObserver>(second));
         using var recorder = new LoadBalancer.Tests.Telemetry.TelemetryTestKit.Recorder(proxy.App.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
         using var client = proxy.CreateClient();

@@ -1,7 +1,7 @@
 using System.Text.Json;
-using System.Threading.Channels;
 using LoadBalancer.Proxy.Forwarding;
 using LoadBalancer.Tests.Infrastructure;
+using static LoadBalancer.Tests.Infrastructure.ProxySettings;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -12,38 +12,16 @@ namespace LoadBalancer.Tests.Forwarding;
 /// <summary>The retry budget: when failures are everywhere, retries stop multiplying the servers' load.</summary>
 public sealed class RetryBudgetTests
 {
-    private static Dictionary<string, string?> Settings(params (string Key, string Value)[] extra)
-    {
-        var settings = new Dictionary<string, string?> { ["Health:Enabled"] = "false" };
-        foreach (var (key, value) in extra)
-        {
-            settings[key] = value;
-        }
-
-        return settings;
-    }
-
     [Fact]
     public async Task Past_the_budget_a_failed_attempt_goes_back_to_its_client_instead_of_to_another_member()
     {
         // Every member hangs; the proxy's clock moves only once all attempts have arrived, so the count is exact.
-        var arrivals = Channel.CreateUnbounded<string>();
-        RequestDelegate Hang(string name) => async context =>
-        {
-            if (context.Request.Path == "/home")
-            {
-                arrivals.Writer.TryWrite(name);
-                await Task.Delay(Timeout.Infinite, context.RequestAborted);
-            }
-        };
-        await using var a = await TestHost.StartBackendAsync(Hang("a"));
-        await using var b = await TestHost.StartBackendAsync(Hang("b"));
-        await using var c = await TestHost.StartBackendAsync(Hang("c"));
+        await using var backends = await HungBackends.StartAsync("a", "b", "c");
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var logs = new LogCollector();
         await using var proxy = await TestHost.StartProxyAsync(
-            new Dictionary<string, Uri> { ["a"] = a.Address, ["b"] = b.Address, ["c"] = c.Address },
-            Settings(("Retry:MaxAttempts", "2"), ("Retry:AttemptTimeout", "00:00:01"), ("Retry:TotalTimeout", "00:00:10"),
+            backends.Members,
+            WithoutProbes(("Retry:MaxAttempts", "2"), ("Retry:AttemptTimeout", "00:00:01"), ("Retry:TotalTimeout", "00:00:10"),
                 ("Retry:BudgetPercent", "20"), ("Retry:MinRetryConcurrency", "2")),
             services => services.AddSingleton<TimeProvider>(time).AddSingleton<ILoggerProvider>(logs));
         using var client = proxy.CreateClient();
@@ -52,14 +30,14 @@ public sealed class RetryBudgetTests
         var pending = Enumerable.Range(0, 5).Select(i => client.GetAsync($"/home?id=budget-{i}", patience.Token)).ToArray();
         for (var i = 0; i < 5; i++)
         {
-            await arrivals.Reader.ReadAsync(patience.Token);
+            await backends.NextArrivalAsync(patience.Token);
         }
 
         // All five attempts time out at once. 20 % of 5 in flight is 1, the floor is 2: two retry, three fail at once.
         time.Advance(TimeSpan.FromSeconds(1));
         for (var i = 0; i < 2; i++)
         {
-            await arrivals.Reader.ReadAsync(patience.Token);
+            await backends.NextArrivalAsync(patience.Token);
         }
 
         while (pending.Count(t => t.IsCompleted) < 3)
@@ -67,7 +45,7 @@ public sealed class RetryBudgetTests
             await Task.Delay(20, patience.Token);
         }
 
-        Assert.False(arrivals.Reader.TryRead(out _));
+        Assert.False(backends.HasUnreadArrival);
         var refused = pending.Where(t => t.IsCompleted).Select(t => t.Result).ToArray();
         foreach (var response in refused)
         {
@@ -97,7 +75,7 @@ public sealed class RetryBudgetTests
         // A floor of 0 and one request in flight: no counted retry fits.
         await using var proxy = await TestHost.StartProxyAsync(
             new Dictionary<string, Uri> { ["dead"] = ProxyProbe.RefusedAddress(), ["server1"] = s1.Address },
-            Settings(("Retry:BudgetPercent", "20"), ("Retry:MinRetryConcurrency", "0")));
+            WithoutProbes(("Retry:BudgetPercent", "20"), ("Retry:MinRetryConcurrency", "0")));
         using var client = proxy.CreateClient();
         var key = ProxyProbe.KeyOwnedBy(proxy, "dead");
 
@@ -112,7 +90,7 @@ public sealed class RetryBudgetTests
     [InlineData("Retry:MinRetryConcurrency", "-1", "MinRetryConcurrency")]
     public async Task Invalid_budget_settings_stop_the_proxy_at_start(string key, string value, string expected)
     {
-        var error = await Assert.ThrowsAnyAsync<Exception>(() => TestHost.StartProxyAsync([], Settings((key, value))));
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => TestHost.StartProxyAsync([], WithoutProbes((key, value))));
         Assert.Contains(expected, error.Message, StringComparison.Ordinal);
     }
 }
