@@ -27,7 +27,9 @@ public static class ProxyApplication
         // Nor does it bind the rest of the Kestrel section (Kestrel:Limits: body size, connections, timeouts).
         builder.Services.Configure<KestrelServerOptions>(builder.Configuration.GetSection("Kestrel"));
         var services = builder.Services;
+        // Time and randomness are injected, so tests of health, breakers, retries and admin choices are deterministic.
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<IRandomFactory, RandomFactory>();
         services.AddServiceDiscovery();
 
         services.AddOptions<BalancingOptions>().BindConfiguration(BalancingOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();

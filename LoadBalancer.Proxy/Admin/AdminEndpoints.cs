@@ -30,7 +30,6 @@ public static class AdminEndpoints
         services.AddOptions<AdminOptions>().BindConfiguration(AdminOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IValidateOptions<AdminOptions>, AdminOptionsValidator>();
         services.AddMetrics();
-        services.TryAddSingleton<IRandomFactory, RandomFactory>();
         services.AddSingleton<AdminMetrics>();
         services.AddSingleton<AdminAccess>();
         services.AddSingleton<AdminStateFile>();

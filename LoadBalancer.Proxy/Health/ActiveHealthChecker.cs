@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http;
+using LoadBalancer.Proxy.Admin;
 using LoadBalancer.Proxy.Forwarding;
 using LoadBalancer.Proxy.Membership;
 using LoadBalancer.Proxy.Ring;
@@ -23,6 +24,7 @@ public sealed partial class ActiveHealthChecker : BackgroundService
     private readonly ILogger<ActiveHealthChecker> _logger;
     private readonly HttpMessageInvoker _invoker;
     private readonly UpstreamProtocol _protocol;
+    private readonly Random _random;
     private readonly Dictionary<Upstream, Streak> _streaks = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>Creates the checker.</summary>
@@ -32,8 +34,11 @@ public sealed partial class ActiveHealthChecker : BackgroundService
         IOptions<HealthOptions> options,
         IOptions<ForwardingOptions> forwarding,
         TimeProvider time,
+        IRandomFactory random,
         ILogger<ActiveHealthChecker> logger)
     {
+        // Only the probe loop draws from it, one draw per round.
+        _random = random.Create();
         _ring = ring;
         _availability = availability;
         _options = options.Value;
@@ -65,7 +70,7 @@ public sealed partial class ActiveHealthChecker : BackgroundService
             await ProbeAllAsync(stoppingToken).ConfigureAwait(false);
             try
             {
-                await Task.Delay(_options.Interval, _time, stoppingToken).ConfigureAwait(false);
+                await Task.Delay(NextDelay(), _time, stoppingToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -73,6 +78,10 @@ public sealed partial class ActiveHealthChecker : BackgroundService
             }
         }
     }
+
+    /// <summary>The wait before the next probe round: the interval, spread by <see cref="HealthOptions.Jitter"/>.</summary>
+    internal TimeSpan NextDelay() =>
+        _options.Jitter == 0 ? _options.Interval : _options.Interval * (1 + (_options.Jitter * ((2 * _random.NextDouble()) - 1)));
 
     /// <summary>Runs one probe round over the current ring members and applies the results.</summary>
     public async Task ProbeAllAsync(CancellationToken cancellationToken)

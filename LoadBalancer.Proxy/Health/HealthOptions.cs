@@ -21,6 +21,14 @@ public sealed class HealthOptions
     [Range(typeof(TimeSpan), "00:00:00.050", "00:10:00")]
     public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// Spreads probe rounds: each wait is <see cref="Interval"/> × (1 ± up to this share), drawn at random, so proxies
+    /// started together do not probe every server in lockstep (HAProxy's <c>spread-checks</c>, Envoy's
+    /// <c>interval_jitter</c>). 0 (the default, as theirs) waits exactly the interval.
+    /// </summary>
+    [Range(0.0, 0.5)]
+    public double Jitter { get; set; }
+
     /// <summary>How long one probe may take before it counts as failed.</summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
     public TimeSpan Timeout { get; set; } = TimeSpan.FromMilliseconds(500);

@@ -140,4 +140,37 @@ public sealed class ActiveHealthCheckerTests
 
         return owners;
     }
+
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(0.2)]
+    [InlineData(0.5)]
+    public async Task Probe_rounds_wait_the_interval_spread_by_the_configured_jitter(double jitter)
+    {
+        // Probing off: the loop draws nothing, so this test is the generator's only user.
+        await using var proxy = await TestHost.StartProxyAsync(
+            [KeyValuePair.Create("a", new Uri("http://127.0.0.1:40001"))],
+            new Dictionary<string, string?>
+            {
+                ["Health:Enabled"] = "false",
+                ["Health:Interval"] = "00:00:02",
+                ["Health:Jitter"] = jitter.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            },
+            services => services.AddSingleton<LoadBalancer.Proxy.Admin.IRandomFactory>(new LoadBalancer.Tests.Admin.SeededRandomFactory(7)));
+        var checker = proxy.App.Services.GetRequiredService<ActiveHealthChecker>();
+
+        var waits = Enumerable.Range(0, 2_000).Select(_ => checker.NextDelay().TotalSeconds).ToArray();
+
+        Assert.All(waits, wait => Assert.InRange(wait, 2 * (1 - jitter), 2 * (1 + jitter)));
+        // Spread over the whole range, not bunched: the extremes are within 1 % of its ends.
+        Assert.InRange(waits.Min(), 2 * (1 - jitter), (2 * (1 - jitter)) + 0.02);
+        Assert.InRange(waits.Max(), (2 * (1 + jitter)) - 0.02, 2 * (1 + jitter));
+    }
+
+    [Fact]
+    public async Task A_jitter_over_half_the_interval_stops_the_proxy_at_start()
+    {
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => TestHost.StartProxyAsync([], new Dictionary<string, string?> { ["Health:Jitter"] = "0.8" }));
+        Assert.Contains("Jitter", error.Message, StringComparison.Ordinal);
+    }
 }
