@@ -40,10 +40,9 @@ public sealed partial class MembershipManager
         _algorithm = BalancingAlgorithms.Create(_options);
         _hash = BalancingAlgorithms.CreateHash(_options);
         _stateFile = stateFile;
-        if (stateFile?.Load() is { } saved && saved != AdminChanges.None)
+        if (stateFile is not null)
         {
-            _added = saved.Added;
-            _removed = saved.Removed;
+            (_added, _removed) = stateFile.Load();
         }
     }
 

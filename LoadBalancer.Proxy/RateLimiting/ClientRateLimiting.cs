@@ -21,18 +21,21 @@ internal static class ClientRateLimiting
         services.AddOptions<RateLimiterOptions>().Configure<IOptions<RateLimitOptions>>((limiter, configured) =>
         {
             var limit = configured.Value;
-            limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, IPAddress>(context =>
-                context.GetEndpoint() is null
-                    // Keyed by the address itself, not its text: no string per request.
-                    ? RateLimitPartition.GetTokenBucketLimiter(context.Connection.RemoteIpAddress ?? IPAddress.None, _ => new TokenBucketRateLimiterOptions
-                    {
-                        TokenLimit = limit.PermitLimit,
-                        TokensPerPeriod = limit.PermitLimit,
-                        ReplenishmentPeriod = limit.Period,
-                        QueueLimit = 0,
-                        AutoReplenishment = true,
-                    })
-                    : RateLimitPartition.GetNoLimiter(IPAddress.None));
+            var bucket = new TokenBucketRateLimiterOptions
+            {
+                TokenLimit = limit.PermitLimit,
+                TokensPerPeriod = limit.PermitLimit,
+                ReplenishmentPeriod = limit.Period,
+                QueueLimit = 0,
+                AutoReplenishment = true,
+            };
+            // Made once here: a capturing lambda built inside the partitioner would be a delegate per request.
+            Func<IPAddress, RateLimiter> perClient = _ => new TokenBucketRateLimiter(bucket);
+            limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, IPAddress>(context => context.GetEndpoint() is null
+                // Keyed by the address itself, not its text: no string per request. A connection without one (a Unix
+                // socket) shares the 255.255.255.255 bucket; the proxy's own endpoints use "::", which is never a peer.
+                ? RateLimitPartition.Get(context.Connection.RemoteIpAddress ?? IPAddress.None, perClient)
+                : RateLimitPartition.GetNoLimiter(IPAddress.IPv6None));
             limiter.OnRejected = (rejected, cancellationToken) => RejectAsync(rejected, limit);
         });
         return services;

@@ -27,23 +27,23 @@ public static class RingEndpoints
 
         // Every method is mapped so that a wrong one gets a JSON 405 naming the right ones, like the admin API, rather
         // than routing's empty 405.
-        app.Map(Path, context => ReadOnly(context, static (c, state) => WantsHtml(c.Request) ? WritePageAsync(c) : WriteJsonAsync(c, state.ring, state.telemetry), (ring, telemetry)));
-        app.Map(ViewPath, context => ReadOnly(context, static (c, _) => WritePageAsync(c), 0));
+        app.Map(Path, ReadOnly(context => WantsHtml(context.Request) ? WritePageAsync(context) : WriteJsonAsync(context, ring, telemetry)));
+        app.Map(ViewPath, ReadOnly(WritePageAsync));
         return app;
     }
 
-    private static Task ReadOnly<TState>(HttpContext context, Func<HttpContext, TState, Task> read, TState state)
+    private static RequestDelegate ReadOnly(RequestDelegate read) => context =>
     {
         var method = context.Request.Method;
         if (HttpMethods.IsGet(method) || HttpMethods.IsHead(method))
         {
-            return read(context, state);
+            return read(context);
         }
 
         context.Response.Headers.Allow = "GET, HEAD";
         return Replies.Replies.WriteFailureAsync(context, StatusCodes.Status405MethodNotAllowed,
             $"<Error> {context.Request.Path} accepts GET and HEAD only, not {method}");
-    }
+    };
 
     private static Task WriteJsonAsync(HttpContext context, RingState ring, ProxyTelemetry telemetry)
     {
