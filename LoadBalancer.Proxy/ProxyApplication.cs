@@ -50,6 +50,7 @@ public static class ProxyApplication
         services.AddOptions<CircuitBreakerOptions>().BindConfiguration(CircuitBreakerOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<RetryOptions>().BindConfiguration(RetryOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IValidateOptions<RetryOptions>, RetryOptionsValidator>();
+        services.AddOptions<HedgingOptions>().BindConfiguration(HedgingOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddMetrics();
         services.AddSingleton<HealthMetrics>();
         services.AddSingleton<UpstreamAvailability>();

@@ -33,13 +33,17 @@ public enum AttemptKind
 /// <param name="StatusCode">The member's status code, or 0 when it never answered.</param>
 /// <param name="Retryable">Whether another member may be tried (the response is untouched and the request can be replayed).</param>
 /// <param name="Exception">The forwarder's exception, if any.</param>
-public readonly record struct AttemptResult(AttemptKind Kind, int StatusCode, bool Retryable, Exception? Exception = null)
+/// <param name="Outpaced">
+/// The attempt was hedged and the hedge's member answered first: the result is the hedge's, and for the member first
+/// asked it is a failure (it did not answer in time).
+/// </param>
+public readonly record struct AttemptResult(AttemptKind Kind, int StatusCode, bool Retryable, Exception? Exception = null, bool Outpaced = false)
 {
     /// <summary>No member left to try.</summary>
     public static AttemptResult NoServer => new(AttemptKind.NoServer, 0, Retryable: false);
 
     /// <summary>Whether the failure counts against the member's circuit breaker.</summary>
-    public bool IsServerFault => Kind is AttemptKind.ServerError or AttemptKind.ConnectionFailed or AttemptKind.Timeout or AttemptKind.TransportFailed;
+    public bool IsServerFault => Outpaced || Kind is AttemptKind.ServerError or AttemptKind.ConnectionFailed or AttemptKind.Timeout or AttemptKind.TransportFailed;
 
     /// <summary>A constant, low-cardinality name for logs and metric tags.</summary>
     public string KindName => Kind switch

@@ -1,5 +1,6 @@
 using LoadBalancer.Proxy.Membership;
 using LoadBalancer.Proxy.Ring;
+using System.Net.Http;
 using Microsoft.Extensions.ObjectPool;
 
 namespace LoadBalancer.Proxy.Forwarding;
@@ -23,11 +24,13 @@ internal sealed class ForwardingRequest
     private bool _boundByTotal;
     private RetryBudget? _budget;
 
-    public ForwardingRequest(TimeProvider time, int observers)
+    public ForwardingRequest(TimeProvider time, int observers, HttpMessageHandler connections)
     {
         _time = time;
         _forward = NewSource();
         Observations = new AttemptObservation[observers];
+        Hedging = new HedgingInvoker(this, connections);
+        Race = new HedgeRace(time);
     }
 
     public ProxyRequestHandler Handler { get; private set; } = null!;
@@ -51,6 +54,24 @@ internal sealed class ForwardingRequest
 
     /// <summary>Whether the body (if any) is buffered and can be sent again.</summary>
     public bool Replayable { get; private set; }
+
+    /// <summary>Whether a slow attempt of this request may be hedged: hedging is on, the method idempotent, no body.</summary>
+    public bool Hedgeable { get; private set; }
+
+    /// <summary>The invoker that hedges this request's attempts (see <see cref="ProxyRequestHandler.SendHedgedAsync"/>).</summary>
+    public HedgingInvoker Hedging { get; }
+
+    /// <summary>The current attempt's first send against the hedging delay.</summary>
+    public HedgeRace Race { get; }
+
+    /// <summary>The member the current attempt was hedged to, or null while it is not hedged.</summary>
+    public Upstream? HedgeMember { get; private set; }
+
+    /// <summary>The request sent to <see cref="HedgeMember"/>.</summary>
+    public HttpRequestMessage? HedgeMessage { get; private set; }
+
+    /// <summary>Whether the hedge answered first: <see cref="Member"/> is then the hedge's member.</summary>
+    public bool HedgeWon { get; private set; }
 
     /// <summary>The member of the current attempt.</summary>
     public Upstream? Member { get; private set; }
@@ -82,8 +103,9 @@ internal sealed class ForwardingRequest
     /// <summary>Whether the current attempt's forward was cut off by a deadline (attempt or total).</summary>
     public bool TimedOut => _forward.IsCancellationRequested;
 
-    public void Initialize(ProxyRequestHandler handler, HttpContext context, RingSnapshot snapshot, ulong hash, int firstIndex, RetryOptions retry, RetryBudget? budget, bool idempotent, bool hasBody, bool replayable)
+    public void Initialize(ProxyRequestHandler handler, HttpContext context, RingSnapshot snapshot, ulong hash, int firstIndex, RetryOptions retry, RetryBudget? budget, bool idempotent, bool hasBody, bool replayable, bool hedging)
     {
+        Hedgeable = hedging && idempotent && !hasBody && retry.MaxAttempts > 1;
         _budget = budget;
         _startedAt = _time.GetTimestamp();
         _attemptTimeout = retry.AttemptTimeout;
@@ -106,7 +128,35 @@ internal sealed class ForwardingRequest
         _tried[_triedCount++] = index;
         Member = Snapshot.Table.Members[index];
         HeldBack = false;
+        HedgeMember = null;
+        HedgeMessage = null;
+        HedgeWon = false;
         return _triedCount;
+    }
+
+    /// <summary>
+    /// The member a hedge of the current attempt would go to: the key's next eligible member, while attempts are left
+    /// and the request still waits for its first answer; -1 when there is none.
+    /// </summary>
+    public int NextHedgeIndex() =>
+        HedgeMember is null && _triedCount < MaxAttempts && !HttpContext.RequestAborted.IsCancellationRequested && !DeadlinePassed
+            ? Snapshot.Table.Pick(Hash, Tried)
+            : -1;
+
+    /// <summary>Records the hedge of the current attempt to member <paramref name="index"/>, sent as <paramref name="message"/>.</summary>
+    public Upstream BeginHedge(int index, HttpRequestMessage message)
+    {
+        _tried[_triedCount++] = index;
+        HedgeMember = Snapshot.Table.Members[index];
+        HedgeMessage = message;
+        return HedgeMember;
+    }
+
+    /// <summary>The hedge answered first: from here on the attempt is the hedge member's.</summary>
+    public void HedgeAnsweredFirst()
+    {
+        HedgeWon = true;
+        Member = HedgeMember;
     }
 
     /// <summary>
@@ -120,10 +170,19 @@ internal sealed class ForwardingRequest
         && (nothingSent || (Idempotent && Replayable))
         && !DeadlinePassed
         && Snapshot.Table.Pick(Hash, Tried) >= 0
-        && (nothingSent || WithinBudget());
+        && (nothingSent || ReserveRetryOrRecordRefusal());
 
-    // Last of the conditions, so a slot is taken only for a retry that will happen.
-    private bool WithinBudget()
+    private bool ReserveRetryOrRecordRefusal()
+    {
+        RetryRefused = !TryReserveRetry();
+        return !RetryRefused;
+    }
+
+    /// <summary>
+    /// Takes a slot of the retry budget for this request (a retry or a hedge is about to be sent), or confirms the one
+    /// it holds; false when the budget is spent. Asked last, so a slot is taken only for a send that will happen.
+    /// </summary>
+    public bool TryReserveRetry()
     {
         if (_budget is null || HoldsRetrySlot)
         {
@@ -131,7 +190,6 @@ internal sealed class ForwardingRequest
         }
 
         HoldsRetrySlot = _budget.TryAcquire();
-        RetryRefused = !HoldsRetrySlot;
         return HoldsRetrySlot;
     }
 
@@ -199,14 +257,18 @@ internal sealed class ForwardingRequest
         _budget = null;
         HoldsRetrySlot = false;
         RetryRefused = false;
+        Hedgeable = false;
+        HedgeMember = null;
+        HedgeMessage = null;
+        HedgeWon = false;
         Array.Clear(Observations);
         _triedCount = 0;
     }
 
     /// <summary>Pool policy: state objects are reset on return.</summary>
-    public sealed class Policy(TimeProvider time, int observers) : PooledObjectPolicy<ForwardingRequest>
+    public sealed class Policy(TimeProvider time, int observers, HttpMessageHandler connections) : PooledObjectPolicy<ForwardingRequest>
     {
-        public override ForwardingRequest Create() => new(time, observers);
+        public override ForwardingRequest Create() => new(time, observers, connections);
 
         public override bool Return(ForwardingRequest obj)
         {

@@ -4,12 +4,14 @@ using System.Runtime.ExceptionServices;
 using LoadBalancer.Proxy.Health;
 using LoadBalancer.Proxy.Membership;
 using LoadBalancer.Proxy.Replies;
+using LoadBalancer.Proxy.Ring;
 using LoadBalancer.Proxy.Telemetry;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.ObjectPool;
 using Microsoft.Extensions.Options;
 using Polly;
 using Polly.CircuitBreaker;
+using Polly.Hedging;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace LoadBalancer.Proxy.Forwarding;
@@ -45,6 +47,9 @@ public sealed partial class ProxyRequestHandler
     private readonly HealthMetrics _metrics;
     private readonly string _retryAfter;
     private readonly ResiliencePipeline<AttemptResult> _pipeline;
+    private readonly ResiliencePipeline<HttpResponseMessage> _hedging;
+    private readonly bool _hedgingEnabled;
+    private readonly TimeSpan _hedgeDelay;
     private readonly ObjectPool<ForwardingRequest> _requests;
     private readonly ILogger<ProxyRequestHandler> _logger;
     private readonly ProxyTelemetry _telemetry;
@@ -58,6 +63,7 @@ public sealed partial class ProxyRequestHandler
         UpstreamCircuitBreakers breakers,
         HealthMetrics metrics,
         IOptions<RetryOptions> retry,
+        IOptions<HedgingOptions> hedging,
         RetryBudget budget,
         TimeProvider time,
         ILogger<ProxyRequestHandler> logger,
@@ -78,7 +84,12 @@ public sealed partial class ProxyRequestHandler
         _metrics = metrics;
         _retryAfter = _retry.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         _pipeline = ForwardingPipeline.Build(_retry, time, metrics);
-        _requests = new DefaultObjectPool<ForwardingRequest>(new ForwardingRequest.Policy(time, _observers.Length), Environment.ProcessorCount * 64);
+        // A delay the attempt timeout cuts short would only start a hedge as the attempt is given up.
+        _hedgingEnabled = hedging.Value.Enabled && hedging.Value.Delay < _retry.AttemptTimeout;
+        _hedgeDelay = hedging.Value.Delay;
+        _hedging = HedgingPipeline.Build(hedging.Value, time, CreateHedge);
+        _requests = new DefaultObjectPool<ForwardingRequest>(
+            new ForwardingRequest.Policy(time, _observers.Length, client.Connections), Environment.ProcessorCount * 64);
         _logger = logger;
     }
 
@@ -111,7 +122,7 @@ public sealed partial class ProxyRequestHandler
         try
         {
             var (hasBody, replayable) = PrepareBody(context);
-            request.Initialize(this, context, snapshot!, hash, first, _retry, _budget, IsIdempotent(context.Request.Method), hasBody, replayable);
+            request.Initialize(this, context, snapshot!, hash, first, _retry, _budget, IsIdempotent(context.Request.Method), hasBody, replayable, _hedgingEnabled);
             context.Features.Set(request);
 
             result = Settle(request, await AttemptAsync(resilience, request).ConfigureAwait(false));
@@ -189,8 +200,14 @@ public sealed partial class ProxyRequestHandler
         try
         {
             var error = await _forwarder.SendAsync(
-                request.HttpContext, request.Member!.DestinationPrefix, _invoker, _requestConfig, _transformer, request.BeginForward()).ConfigureAwait(false);
-            result = Classify(request, error);
+                request.HttpContext,
+                request.Member!.DestinationPrefix,
+                request.Hedgeable ? request.Hedging.Invoker : _invoker,
+                _requestConfig,
+                _transformer,
+                request.BeginForward()).ConfigureAwait(false);
+            // An outpaced member failed in the eyes of its breaker (this execution is its breaker's); the client got the hedge's answer.
+            result = Classify(request, error) with { Outpaced = request.HedgeWon };
         }
         finally
         {
@@ -198,6 +215,153 @@ public sealed partial class ProxyRequestHandler
         }
 
         return Outcome.FromResult(result);
+    }
+
+    /// <summary>
+    /// YARP's send of a hedgeable attempt (through <see cref="HedgingInvoker"/>). The first send races the hedging
+    /// delay (<see cref="HedgeRace"/>); if no response headers arrived by then, Polly's hedging takes the send over and
+    /// sends the same request to the key's next member too (<see cref="CreateHedge"/>): the first answer goes back to
+    /// YARP, the other send is cancelled.
+    /// </summary>
+    internal async Task<HttpResponseMessage> SendHedgedAsync(ForwardingRequest request, HttpRequestMessage message, CancellationToken cancellationToken)
+    {
+        var race = request.Race;
+        var send = race.Start(request.Hedging, message, cancellationToken);
+        try
+        {
+            if (send.IsCompleted || await race.SendWithinAsync(_hedgeDelay).ConfigureAwait(false))
+            {
+                return await send.ConfigureAwait(false);
+            }
+
+            var resilience = ResilienceContextPool.Shared.Get(cancellationToken);
+            resilience.Properties.Set(HedgingPipeline.RequestKey, request);
+            try
+            {
+                var outcome = await _hedging.ExecuteOutcomeAsync(
+                    static (context, race) => AwaitFirstSendAsync(race, context.CancellationToken), resilience, race).ConfigureAwait(false);
+                EndHedge(request, outcome);
+                return outcome.Exception is null ? outcome.Result! : RethrowResponse(outcome.Exception);
+            }
+            finally
+            {
+                ResilienceContextPool.Shared.Return(resilience);
+            }
+        }
+        finally
+        {
+            race.End();
+        }
+    }
+
+    /// <summary>Polly's primary execution: the first send, already under way; Polly cancels it when the hedge wins.</summary>
+    private static async ValueTask<Outcome<HttpResponseMessage>> AwaitFirstSendAsync(HedgeRace race, CancellationToken cancellationToken)
+    {
+        using var cancel = cancellationToken.UnsafeRegister(static state => ((HedgeRace)state!).CancelSend(), race);
+        try
+        {
+            return Outcome.FromResult(await race.Send!.ConfigureAwait(false));
+        }
+        catch (Exception exception)
+        {
+            return Outcome.FromException<HttpResponseMessage>(exception);
+        }
+    }
+
+    /// <summary>
+    /// Polly asks for a hedge: the same request, to the key's next eligible member, if attempts are left and the retry
+    /// budget has room (a hedge adds load like a retry); null sends none.
+    /// </summary>
+    private Func<ValueTask<Outcome<HttpResponseMessage>>>? CreateHedge(HedgingActionGeneratorArguments<HttpResponseMessage> args)
+    {
+        if (!args.PrimaryContext.Properties.TryGetValue(HedgingPipeline.RequestKey, out var request))
+        {
+            return null;
+        }
+
+        var index = request.NextHedgeIndex();
+        if (index < 0)
+        {
+            return null;
+        }
+
+        var slow = request.Member!;
+        if (!request.TryReserveRetry())
+        {
+            _telemetry.HedgeRefused(slow);
+            return null;
+        }
+
+        var member = request.Snapshot.Table.Members[index];
+        var message = CopyFor(request.Race.Message!, slow, member);
+        request.BeginHedge(index, message);
+        member.BeginRequest();
+        LogHedging(_logger, slow.Name, member.Name);
+        var hedging = request.Hedging;
+        var cancellationToken = args.ActionContext.CancellationToken;
+        return () => SendAsync(hedging, message, cancellationToken);
+    }
+
+    /// <summary>After the race: the loser's in-flight count ends, and if the hedge won the attempt is its member's.</summary>
+    private void EndHedge(ForwardingRequest request, in Outcome<HttpResponseMessage> outcome)
+    {
+        if (request.HedgeMember is not { } hedge)
+        {
+            return;
+        }
+
+        var slow = request.Member!;
+        var won = outcome.Result is { } response && ReferenceEquals(response.RequestMessage, request.HedgeMessage);
+        if (won)
+        {
+            slow.EndRequest(served: false);
+            request.HedgeAnsweredFirst();
+            request.HttpContext.Response.Headers[UpstreamHeader] = hedge.Name;
+        }
+        else
+        {
+            hedge.EndRequest(served: false);
+        }
+
+        _telemetry.Hedged(request.HttpContext, slow, hedge, won);
+    }
+
+    private static async ValueTask<Outcome<HttpResponseMessage>> SendAsync(HedgingInvoker invoker, HttpRequestMessage message, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return Outcome.FromResult(await invoker.SendDirectAsync(message, cancellationToken).ConfigureAwait(false));
+        }
+        catch (Exception exception)
+        {
+            return Outcome.FromException<HttpResponseMessage>(exception);
+        }
+    }
+
+    /// <summary>The hedge's request: the attempt's method, version, target and headers (as YARP made them), to another member.</summary>
+    private static HttpRequestMessage CopyFor(HttpRequestMessage sent, Upstream from, Upstream to)
+    {
+        var uri = sent.RequestUri!;
+        var target = uri.OriginalString.StartsWith(from.DestinationPrefix, StringComparison.Ordinal)
+            ? string.Concat(to.DestinationPrefix, uri.OriginalString.AsSpan(from.DestinationPrefix.Length))
+            : to.DestinationPrefix + uri.PathAndQuery;
+        var copy = new HttpRequestMessage(sent.Method, new Uri(target, new UriCreationOptions { DangerousDisablePathAndQueryCanonicalization = true }))
+        {
+            Version = sent.Version,
+            VersionPolicy = sent.VersionPolicy,
+        };
+
+        // The non-validated view reads the headers as stored, without parsing them into the collection (the first
+        // send may still be reading them); Host stays the destination's, as for the first send.
+        foreach (var header in sent.Headers.NonValidated)
+        {
+            if (!string.Equals(header.Key, "Host", StringComparison.OrdinalIgnoreCase))
+            {
+                copy.Headers.TryAddWithoutValidation(header.Key, header.Value);
+            }
+        }
+
+        return copy;
     }
 
     /// <summary>The attempt's result from the breaker's outcome: a refusal ends the attempt here, as nothing was sent.</summary>
@@ -397,11 +561,20 @@ public sealed partial class ProxyRequestHandler
         return default;
     }
 
+    private static HttpResponseMessage RethrowResponse(Exception exception)
+    {
+        ExceptionDispatchInfo.Throw(exception);
+        return null!;
+    }
+
     [LoggerMessage(EventId = 200, Level = LogLevel.Warning, Message = "Forwarding failed after {Attempts} attempts, last to {Member}: {Reason}")]
     private static partial void LogGaveUp(ILogger logger, int attempts, string member, string reason);
 
     [LoggerMessage(EventId = 202, Level = LogLevel.Warning, Message = "Not retried: the retry budget is spent ({Retrying} of {Active} requests in flight are retrying); {Member} failed with {Kind}")]
     private static partial void LogRetryRefused(ILogger logger, string member, string kind, int retrying, int active);
+
+    [LoggerMessage(EventId = 230, Level = LogLevel.Debug, Message = "Hedging: {Member} sent no response headers in time; the request goes to {Hedge} too")]
+    private static partial void LogHedging(ILogger logger, string member, string hedge);
 
     [LoggerMessage(EventId = 201, Level = LogLevel.Information, Message = "Attempt {Attempt} to {Member} failed: {Kind} {StatusCode}; retryable: {Retryable}; {Error}")]
     private static partial void LogAttemptFailed(ILogger logger, int attempt, string member, string kind, int statusCode, bool retryable, string? error);

@@ -16,7 +16,7 @@ public sealed class UpstreamHttpClient : IDisposable
     public UpstreamHttpClient(IOptions<ForwardingOptions> options)
     {
         var settings = options.Value;
-        Invoker = new HttpMessageInvoker(new SocketsHttpHandler
+        Connections = new SocketsHttpHandler
         {
             UseProxy = false,
             AllowAutoRedirect = false,
@@ -27,7 +27,8 @@ public sealed class UpstreamHttpClient : IDisposable
             PooledConnectionIdleTimeout = settings.PooledConnectionIdleTimeout,
             // Propagates W3C trace context so one request is one trace: client → proxy → server.
             ActivityHeadersPropagator = new ReverseProxyPropagator(DistributedContextPropagator.Current),
-        });
+        };
+        Invoker = new HttpMessageInvoker(Connections, disposeHandler: true);
         RequestConfig = new ForwarderRequestConfig
         {
             ActivityTimeout = settings.ActivityTimeout,
@@ -36,6 +37,9 @@ public sealed class UpstreamHttpClient : IDisposable
         };
         Transformer = new RetryAwareTransformer(settings.XForwarded);
     }
+
+    /// <summary>The connection pool itself, which the hedging invokers send through (see <see cref="HedgingInvoker"/>).</summary>
+    internal SocketsHttpHandler Connections { get; }
 
     /// <summary>The invoker passed to <see cref="IHttpForwarder.SendAsync(HttpContext, string, HttpMessageInvoker, ForwarderRequestConfig, HttpTransformer)"/>.</summary>
     public HttpMessageInvoker Invoker { get; }

@@ -46,6 +46,12 @@ public sealed partial class ProxyTelemetry : IForwardingAttemptObserver, IDispos
     /// <summary>Metric attribute: whether a member may take requests (<c>healthy</c>/<c>unavailable</c>).</summary>
     public const string MemberStateAttribute = "loadbalancer.member.state";
 
+    /// <summary>Span attribute (on the request's span): the member a slow attempt was hedged to.</summary>
+    public const string HedgeAttribute = "loadbalancer.hedge.member";
+
+    /// <summary>Metric and span attribute: whether a hedge answered first (<c>won</c>), second (<c>lost</c>) or was not sent (<c>refused</c>: the retry budget was spent).</summary>
+    public const string HedgeOutcomeAttribute = "loadbalancer.hedge.outcome";
+
     /// <summary>Name of an attempt span.</summary>
     public const string AttemptActivityName = "loadbalancer.attempt";
 
@@ -70,6 +76,7 @@ public sealed partial class ProxyTelemetry : IForwardingAttemptObserver, IDispos
     private readonly Counter<long> _requests;
     private readonly Histogram<double> _duration;
     private readonly Counter<long> _ringChanges;
+    private readonly Counter<long> _hedges;
     private readonly Gauge<double> _keysRemapped;
     private readonly RingState _ring;
     private readonly TelemetryOptions _options;
@@ -100,6 +107,9 @@ public sealed partial class ProxyTelemetry : IForwardingAttemptObserver, IDispos
             "Time from sending an attempt to a member until its response was relayed or the attempt failed.",
             tags: null,
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
+        _hedges = _meter.CreateCounter<long>(
+            "loadbalancer.hedges", "{hedge}",
+            "Slow attempts hedged to the key's next member, by the slow member and whether the hedge won, lost or was refused by the retry budget.");
         _ringChanges = _meter.CreateCounter<long>(
             "loadbalancer.ring.changes", "{change}", "Ring membership changes (a new table was published).");
         _keysRemapped = _meter.CreateGauge<double>(
@@ -163,6 +173,25 @@ public sealed partial class ProxyTelemetry : IForwardingAttemptObserver, IDispos
             request.SetStatus(ActivityStatusCode.Error);
         }
     }
+
+    /// <summary>
+    /// Counts a hedge of an attempt to <paramref name="slow"/> and records on the request's span where it went and
+    /// whether it answered first. The hedge's own HttpClient span sits beside the first send's in the trace.
+    /// </summary>
+    public void Hedged(HttpContext context, Upstream slow, Upstream hedge, bool won)
+    {
+        var outcome = won ? "won" : "lost";
+        _hedges.Add(1, new TagList { { MemberAttribute, slow.Name }, { HedgeOutcomeAttribute, outcome } });
+        if (context.Features.Get<IHttpActivityFeature>()?.Activity is { IsAllDataRequested: true } span)
+        {
+            span.AddTag(HedgeAttribute, hedge.Name);
+            span.AddTag(HedgeOutcomeAttribute, outcome);
+        }
+    }
+
+    /// <summary>Counts a hedge of an attempt to <paramref name="slow"/> that the retry budget refused.</summary>
+    public void HedgeRefused(Upstream slow) =>
+        _hedges.Add(1, new TagList { { MemberAttribute, slow.Name }, { HedgeOutcomeAttribute, "refused" } });
 
     /// <summary>Counts a request no member could take and records it on the request's span.</summary>
     public void NoServer(Activity? request)

@@ -1,0 +1,48 @@
+using System.Net.Http;
+using Polly;
+using Polly.Hedging;
+
+namespace LoadBalancer.Proxy.Forwarding;
+
+/// <summary>
+/// Builds, once, the Polly hedging pipeline that takes over a hedgeable attempt whose first send is still waiting
+/// after <see cref="HedgingOptions.Delay"/> (see <see cref="ProxyRequestHandler.SendHedgedAsync"/>): that wait is
+/// timed outside Polly, so the pipeline sends its one hedge at once.
+/// </summary>
+internal static class HedgingPipeline
+{
+    /// <summary>The request being hedged, on the resilience context of its attempt.</summary>
+    public static readonly ResiliencePropertyKey<ForwardingRequest> RequestKey = new("loadbalancer.request");
+
+    public static ResiliencePipeline<HttpResponseMessage> Build(
+        HedgingOptions options,
+        TimeProvider time,
+        Func<HedgingActionGeneratorArguments<HttpResponseMessage>, Func<ValueTask<Outcome<HttpResponseMessage>>>?> hedge)
+    {
+        if (!options.Enabled)
+        {
+            return ResiliencePipeline<HttpResponseMessage>.Empty;
+        }
+
+        return new ResiliencePipelineBuilder<HttpResponseMessage> { Name = "hedging", TimeProvider = time }
+            .AddHedging(new HedgingStrategyOptions<HttpResponseMessage>
+            {
+                MaxHedgedAttempts = 1,
+                // The delay has passed already (HedgeRace): the hedge goes out now, beside the first send.
+                Delay = TimeSpan.Zero,
+                // Before a hedge is out, a failure is the attempt's own, for the retry to handle as any other; once one
+                // is out, a failure of either send waits for the other.
+                ShouldHandle = static args => new ValueTask<bool>(
+                    IsFailure(args.Outcome)
+                    && args.Context.Properties.TryGetValue(RequestKey, out var request)
+                    && request.HedgeMember is not null),
+                ActionGenerator = hedge,
+            })
+            .Build();
+    }
+
+    private static bool IsFailure(in Outcome<HttpResponseMessage> outcome) =>
+        outcome.Exception is { } exception
+            ? exception is not OperationCanceledException
+            : RetryAwareTransformer.IsRetryableStatus((int)outcome.Result!.StatusCode);
+}

@@ -1,0 +1,253 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Text.Json;
+using System.Threading.Channels;
+using LoadBalancer.Proxy.Forwarding;
+using LoadBalancer.Server;
+using LoadBalancer.Tests.Infrastructure;
+using LoadBalancer.Tests.Telemetry;
+using static LoadBalancer.Tests.Infrastructure.ProxySettings;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+
+namespace LoadBalancer.Tests.Forwarding;
+
+/// <summary>
+/// Hedging: a member that sends no response headers within <c>Hedging:Delay</c> does not hold its clients for the whole
+/// attempt timeout; an idempotent request without a body goes to the key's next member too, and the first answer wins.
+/// </summary>
+public sealed class HedgingTests
+{
+    private static readonly TimeSpan Delay = TimeSpan.FromSeconds(1);
+
+    [Fact]
+    public async Task A_slow_get_is_hedged_to_the_next_member_after_the_delay_and_the_first_answer_wins()
+    {
+        await using var slow = await SlowBackend.StartAsync();
+        await using var fast = await TestHost.StartServerAsync("fast");
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var proxy = await TestHost.StartProxyAsync(
+            new Dictionary<string, Uri> { ["slow"] = slow.Host.Address, ["fast"] = fast.Address },
+            WithoutProbes(("Hedging:Delay", "00:00:01")),
+            services => services.AddSingleton<TimeProvider>(time));
+        using var recorder = new TelemetryTestKit.Recorder(proxy.App.Services.GetRequiredService<IMeterFactory>());
+        using var client = proxy.CreateClient();
+        using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var key = ProxyProbe.KeyOwnedBy(proxy, "slow");
+
+        var pending = client.GetAsync($"/home?id={key}", patience.Token);
+        await slow.Arrivals.Reader.ReadAsync(patience.Token);
+        // Just short of the delay nothing else is sent.
+        time.Advance(Delay - TimeSpan.FromMilliseconds(10));
+        await Task.Delay(200, patience.Token);
+        Assert.False(pending.IsCompleted);
+
+        time.Advance(TimeSpan.FromMilliseconds(10));
+        using var response = await pending;
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("fast", ProxyProbe.UpstreamOf(response));
+        Assert.Equal("Hello from Server: fast", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("message").GetString());
+        // The slow member's send is cancelled, and the in-flight counts are back to zero.
+        await slow.Cancelled.Reader.ReadAsync(patience.Token);
+        Assert.Equal(0, ProxyProbe.Member(proxy, "slow").InFlight);
+        Assert.Equal(0, ProxyProbe.Member(proxy, "fast").InFlight);
+        var hedge = Assert.Single(recorder.Of("loadbalancer.hedges"));
+        Assert.Equal(("slow", "won"), ((string?)hedge.Tags["loadbalancer.member"], (string?)hedge.Tags["loadbalancer.hedge.outcome"]));
+        var budget = proxy.App.Services.GetRequiredService<RetryBudget>();
+        Assert.Equal((0, 0), (budget.Active, budget.Retrying));
+    }
+
+    [Theory]
+    [InlineData("POST", false)]
+    [InlineData("PATCH", false)]
+    [InlineData("PUT", true)]
+    public async Task A_request_that_is_not_idempotent_or_has_a_body_is_never_hedged(string method, bool withBody)
+    {
+        await using var slow = await SlowBackend.StartAsync();
+        await using var other = await SlowBackend.StartAsync();
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var proxy = await TestHost.StartProxyAsync(
+            new Dictionary<string, Uri> { ["slow"] = slow.Host.Address, ["other"] = other.Host.Address },
+            WithoutProbes(("Hedging:Delay", "00:00:01"), ("Retry:AttemptTimeout", "00:00:05")),
+            services => services.AddSingleton<TimeProvider>(time));
+        using var client = proxy.CreateClient();
+        using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var key = ProxyProbe.KeyOwnedBy(proxy, "slow");
+        using var request = new HttpRequestMessage(new HttpMethod(method), $"/home?id={key}")
+        {
+            Content = withBody ? new StringContent("{}") : null,
+        };
+
+        using var gaveUp = CancellationTokenSource.CreateLinkedTokenSource(patience.Token);
+        var pending = client.SendAsync(request, gaveUp.Token);
+        await slow.Arrivals.Reader.ReadAsync(patience.Token);
+        time.Advance(Delay * 3);
+        await Task.Delay(300, patience.Token);
+
+        Assert.False(other.Arrivals.Reader.TryPeek(out _));
+        Assert.False(pending.IsCompleted);
+        Assert.Equal(1, ProxyProbe.Member(proxy, "slow").InFlight);
+        await gaveUp.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => pending);
+    }
+
+    [Fact]
+    public async Task With_hedging_off_a_slow_get_waits_for_its_member()
+    {
+        await using var slow = await SlowBackend.StartAsync();
+        await using var other = await SlowBackend.StartAsync();
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var proxy = await TestHost.StartProxyAsync(
+            new Dictionary<string, Uri> { ["slow"] = slow.Host.Address, ["other"] = other.Host.Address },
+            WithoutProbes(("Hedging:Enabled", "false"), ("Retry:AttemptTimeout", "00:00:05")),
+            services => services.AddSingleton<TimeProvider>(time));
+        using var client = proxy.CreateClient();
+        using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var key = ProxyProbe.KeyOwnedBy(proxy, "slow");
+
+        var pending = client.GetAsync($"/home?id={key}", patience.Token);
+        await slow.Arrivals.Reader.ReadAsync(patience.Token);
+        time.Advance(Delay * 3);
+        await Task.Delay(300, patience.Token);
+
+        Assert.False(other.Arrivals.Reader.TryPeek(out _));
+        Assert.False(pending.IsCompleted);
+        time.Advance(TimeSpan.FromSeconds(5));
+        // The attempt timeout is a retryable failure for a GET: the retry then reaches the other member.
+        await other.Arrivals.Reader.ReadAsync(patience.Token);
+        time.Advance(TimeSpan.FromSeconds(5));
+        using var response = await pending;
+        Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task One_frozen_server_under_load_costs_no_client_a_failure_or_more_than_a_bounded_wait()
+    {
+        // Three real servers; one stops answering anything (heartbeats included) for several seconds, as a SIGSTOPped
+        // process would, while requests with distinct keys arrive at a steady rate. Without hedging, the requests
+        // that reached it before the probes took it out would wait until it thawed (the whole freeze).
+        var freeze = new Freeze();
+        await using var s1 = await TestHost.StartServerAsync("1");
+        await using var s2 = await TestHost.StartAsync(
+            builder => builder.AddServerOptions(),
+            app =>
+            {
+                app.Use(async (context, next) =>
+                {
+                    await freeze.WaitAsync(context.RequestAborted);
+                    await next(context);
+                });
+                app.MapServerEndpoints();
+            },
+            new Dictionary<string, string?> { ["SERVER_ID"] = "2" },
+            TestHost.ServerAppSettings);
+        await using var s3 = await TestHost.StartServerAsync("3");
+        await using var proxy = await TestHost.StartProxyAsync(
+            new Dictionary<string, Uri> { ["server1"] = s1.Address, ["server2"] = s2.Address, ["server3"] = s3.Address });
+        using var client = proxy.CreateClient();
+        using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+
+        const int requests = 600;
+        const int perSecond = 75;
+        var frozenFor = TimeSpan.FromSeconds(6);
+        var results = new Task<(HttpStatusCode Status, TimeSpan Latency, string Upstream)>[requests];
+        var clock = Stopwatch.StartNew();
+        for (var i = 0; i < requests; i++)
+        {
+            if (i == perSecond)
+            {
+                freeze.Start(frozenFor);
+            }
+
+            var due = TimeSpan.FromSeconds((double)i / perSecond);
+            if (due > clock.Elapsed)
+            {
+                await Task.Delay(due - clock.Elapsed, bound.Token);
+            }
+
+            results[i] = TimedGetAsync(client, $"/home?id=frozen-{i}", bound.Token);
+        }
+
+        var all = await Task.WhenAll(results);
+
+        Assert.All(all, r => Assert.Equal(HttpStatusCode.OK, r.Status));
+        var slowest = all.Max(r => r.Latency);
+        // Hedging answers those requests from the next member about Hedging:Delay (1 s) after they were sent; the
+        // bound leaves room for a busy machine and stays well under the freeze.
+        Assert.True(slowest < TimeSpan.FromSeconds(3), $"slowest request took {slowest.TotalSeconds:0.00} s");
+        Assert.Contains(all, r => r.Upstream == "server2");
+    }
+
+    [Fact]
+    public async Task An_invalid_hedging_delay_stops_the_proxy_at_start()
+    {
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => TestHost.StartProxyAsync([], WithoutProbes(("Hedging:Delay", "00:00:00"))));
+        Assert.Contains("Delay", error.Message, StringComparison.Ordinal);
+    }
+
+    private static async Task<(HttpStatusCode, TimeSpan, string)> TimedGetAsync(HttpClient client, string path, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        using var response = await client.GetAsync(path, cancellationToken);
+        await response.Content.ReadAsByteArrayAsync(cancellationToken);
+        return (response.StatusCode, Stopwatch.GetElapsedTime(started), ProxyProbe.UpstreamOf(response));
+    }
+
+    /// <summary>Holds every request while it lasts, then lets them all through.</summary>
+    private sealed class Freeze
+    {
+        private volatile TaskCompletionSource _thawed = CompletedSource();
+
+        public void Start(TimeSpan duration)
+        {
+            var frozen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _thawed = frozen;
+            _ = Task.Delay(duration).ContinueWith(_ => frozen.TrySetResult(), TaskScheduler.Default);
+        }
+
+        public Task WaitAsync(CancellationToken cancellationToken) => _thawed.Task.WaitAsync(cancellationToken);
+
+        private static TaskCompletionSource CompletedSource()
+        {
+            var source = new TaskCompletionSource();
+            source.SetResult();
+            return source;
+        }
+    }
+
+    /// <summary>A backend that never answers <c>/home</c> and reports each arrival and each cancelled request.</summary>
+    private sealed class SlowBackend : IAsyncDisposable
+    {
+        private SlowBackend(TestHost host) => Host = host;
+
+        public TestHost Host { get; private set; }
+
+        public Channel<string> Arrivals { get; } = Channel.CreateUnbounded<string>();
+
+        public Channel<string> Cancelled { get; } = Channel.CreateUnbounded<string>();
+
+        public static async Task<SlowBackend> StartAsync()
+        {
+            SlowBackend? backend = null;
+            var host = await TestHost.StartBackendAsync(async context =>
+            {
+                backend!.Arrivals.Writer.TryWrite(context.Request.Method);
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, context.RequestAborted);
+                }
+                catch (OperationCanceledException)
+                {
+                    backend.Cancelled.Writer.TryWrite(context.Request.Method);
+                }
+            });
+            backend = new SlowBackend(host);
+            return backend;
+        }
+
+        public ValueTask DisposeAsync() => Host.DisposeAsync();
+    }
+}
