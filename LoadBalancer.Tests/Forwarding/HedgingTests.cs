@@ -60,6 +60,64 @@ public sealed class HedgingTests
         Assert.Equal((0, 0), (budget.Active, budget.Retrying));
     }
 
+    [Fact]
+    public async Task A_member_outpaced_by_its_hedges_is_taken_out_by_its_breaker_and_the_trace_shows_both_sends()
+    {
+        await using var slow = await SlowBackend.StartAsync();
+        await using var fast = await TestHost.StartServerAsync("fast");
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var exported = new List<Activity>();
+        var logs = new LogCollector();
+        await using var proxy = await TestHost.StartProxyAsync(
+            new Dictionary<string, Uri> { ["slow"] = slow.Host.Address, ["fast"] = fast.Address },
+            WithoutProbes(("Hedging:Delay", "00:00:01"), ("CircuitBreaker:MinimumThroughput", "2")),
+            services =>
+            {
+                services.AddSingleton<TimeProvider>(time);
+                services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(logs);
+                TelemetryTestKit.TraceInto(exported)(services);
+            });
+        using var client = proxy.CreateClient();
+        using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var root = TelemetryTestKit.StartRoot();
+
+        for (var i = 0; i < 2; i++)
+        {
+            Assert.True(ProxyProbe.Member(proxy, "slow").IsAvailable);
+            var pending = client.GetAsync($"/home?id={ProxyProbe.KeyOwnedBy(proxy, "slow", skip: i)}", patience.Token);
+            await slow.Arrivals.Reader.ReadAsync(patience.Token);
+            time.Advance(Delay);
+            using var response = await pending;
+            Assert.Equal("fast", ProxyProbe.UpstreamOf(response));
+        }
+
+        // Two outpaced sends of two: the breaker opens and the member is out of routing (the breaker hears of the
+        // attempt once YARP is done with it, just after the client has its answer).
+        while (ProxyProbe.Member(proxy, "slow").IsAvailable && !patience.IsCancellationRequested)
+        {
+            await Task.Delay(10, patience.Token);
+        }
+
+        Assert.Contains("Circuit breaker of slow is now open", logs.Messages);
+
+        // The proxy's request spans carry the key hash (the servers' own request spans sit in the same trace).
+        Activity[] spans = [];
+        Activity[] requests = [];
+        while (!patience.IsCancellationRequested && requests.Length < 2)
+        {
+            await Task.Delay(20, patience.Token);
+            spans = TelemetryTestKit.SpansOf(exported, root.TraceId);
+            requests = spans.Where(s => s.Kind == ActivityKind.Server && s.GetTagItem("loadbalancer.key.hash") is not null).ToArray();
+        }
+
+        var request = requests[0];
+        Assert.Equal("fast", request.GetTagItem("loadbalancer.hedge.member"));
+        Assert.Equal("won", request.GetTagItem("loadbalancer.hedge.outcome"));
+        Assert.Equal("fast", request.GetTagItem("loadbalancer.member"));
+        var sends = spans.Where(s => s.Kind == ActivityKind.Client && s.ParentSpanId == request.SpanId).ToArray();
+        Assert.Equal(2, sends.Length);
+    }
+
     [Theory]
     [InlineData("POST", false)]
     [InlineData("PATCH", false)]
