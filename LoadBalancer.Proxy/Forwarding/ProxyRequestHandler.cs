@@ -122,7 +122,9 @@ public sealed partial class ProxyRequestHandler
         try
         {
             var (hasBody, replayable) = PrepareBody(context);
-            request.Initialize(this, context, snapshot!, hash, first, _retry, _budget, IsIdempotent(context.Request.Method), hasBody, replayable, _hedgingEnabled);
+            // An upgrade (WebSocket) is never hedged: a second handshake would open a second socket.
+            var hedging = _hedgingEnabled && context.Features.Get<IHttpUpgradeFeature>() is not { IsUpgradableRequest: true };
+            request.Initialize(this, context, snapshot!, hash, first, _retry, _budget, IsIdempotent(context.Request.Method), hasBody, replayable, hedging);
             context.Features.Set(request);
 
             result = Settle(request, await AttemptAsync(resilience, request).ConfigureAwait(false));

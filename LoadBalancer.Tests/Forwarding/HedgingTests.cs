@@ -119,10 +119,11 @@ public sealed class HedgingTests
     }
 
     [Theory]
-    [InlineData("POST", false)]
-    [InlineData("PATCH", false)]
-    [InlineData("PUT", true)]
-    public async Task A_request_that_is_not_idempotent_or_has_a_body_is_never_hedged(string method, bool withBody)
+    [InlineData("POST", false, false)]
+    [InlineData("PATCH", false, false)]
+    [InlineData("PUT", true, false)]
+    [InlineData("GET", false, true)]
+    public async Task A_request_that_is_not_idempotent_has_a_body_or_upgrades_is_never_hedged(string method, bool withBody, bool upgrade)
     {
         await using var slow = await SlowBackend.StartAsync();
         await using var other = await SlowBackend.StartAsync();
@@ -138,6 +139,12 @@ public sealed class HedgingTests
         {
             Content = withBody ? new StringContent("{}") : null,
         };
+        if (upgrade)
+        {
+            // A WebSocket handshake: a second one would open a second socket.
+            request.Headers.Connection.Add("Upgrade");
+            request.Headers.Upgrade.Add(new System.Net.Http.Headers.ProductHeaderValue("websocket"));
+        }
 
         using var gaveUp = CancellationTokenSource.CreateLinkedTokenSource(patience.Token);
         var pending = client.SendAsync(request, gaveUp.Token);
