@@ -15,9 +15,9 @@ public sealed class ConnectionOptions
     public const string SectionName = "Connections";
 
     /// <summary>
-    /// Descriptors kept out of the client budget for the process itself: loaded assemblies (about 200 at idle here,
-    /// two descriptors each), log files, epoll and pipes, the admin state file, a thread's start (which needs one),
-    /// health probes.
+    /// Descriptors kept out of the client budget for the process itself: loaded assemblies (about 200 descriptors of
+    /// the 230 it holds at idle here), log files, epoll and pipes, the admin state file, a thread's start (which needs
+    /// one), health probes.
     /// </summary>
     [Range(0, 1_000_000)]
     public int ReservedDescriptors { get; set; } = 512;
