@@ -1,4 +1,5 @@
 using LoadBalancer.Proxy.Admin;
+using LoadBalancer.Proxy.Connections;
 using LoadBalancer.Proxy.Forwarding;
 using LoadBalancer.Proxy.Health;
 using LoadBalancer.Proxy.Membership;
@@ -27,6 +28,8 @@ public static class ProxyApplication
         // Nor does it bind the rest of the Kestrel section (Kestrel:Limits: body size, connections, timeouts).
         builder.Services.Configure<KestrelServerOptions>(builder.Configuration.GetSection("Kestrel"));
         var services = builder.Services;
+        // Client connections are limited below the descriptor limit, so a flood cannot exhaust it (Connections/).
+        services.AddConnectionLimiting();
         // Time and randomness are injected, so tests of health, breakers, retries and admin choices are deterministic.
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IRandomFactory, RandomFactory>();
