@@ -40,6 +40,7 @@ public static class ProxyApplication
         services.AddOptions<DiscoveryOptions>().BindConfiguration(DiscoveryOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
 
         services.AddSingleton<RingState>();
+        services.AddSingleton<OwnAddresses>();
         services.AddSingleton<MembershipManager>();
         services.AddSingleton<ServiceDiscoveryMembershipSource>();
         services.AddHostedService(sp => sp.GetRequiredService<ServiceDiscoveryMembershipSource>());
