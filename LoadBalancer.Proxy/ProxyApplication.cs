@@ -19,6 +19,9 @@ public static class ProxyApplication
     /// <summary>The name of the proxy's <c>Meter</c> and <c>ActivitySource</c>.</summary>
     public const string TelemetryName = "LoadBalancer.Proxy";
 
+    /// <summary>The log category of YARP's forwarder, whose failure events carry whole exceptions.</summary>
+    public const string ForwarderLogCategory = "Yarp.ReverseProxy.Forwarder.HttpForwarder";
+
     /// <summary>Adds the proxy's services and options to <paramref name="builder"/>.</summary>
     public static WebApplicationBuilder AddLoadBalancerProxy(this WebApplicationBuilder builder)
     {
@@ -43,6 +46,7 @@ public static class ProxyApplication
         services.AddOptions<DiscoveryOptions>().BindConfiguration(DiscoveryOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
 
         services.AddSingleton<RingState>();
+        services.AddSingleton<OwnAddresses>();
         services.AddSingleton<MembershipManager>();
         services.AddSingleton<ServiceDiscoveryMembershipSource>();
         services.AddHostedService(sp => sp.GetRequiredService<ServiceDiscoveryMembershipSource>());
@@ -63,6 +67,10 @@ public static class ProxyApplication
         services.AddHealthChecks().AddCheck<UpstreamHealthCheck>(UpstreamHealthCheck.Name);
 
         services.AddHttpForwarder();
+        // YARP logs a failed forward at Warning with the whole exception (a client that aborts an upload: pages of stack
+        // trace); every failed attempt is logged in one line as event 201, so YARP's forwarder is let through at Error
+        // only. First in the list, so that a Logging setting naming the category still wins.
+        services.Configure<LoggerFilterOptions>(filter => filter.Rules.Insert(0, new LoggerFilterRule(null, ForwarderLogCategory, LogLevel.Error, null)));
         services.AddSingleton<UpstreamHttpClient>();
         services.AddSingleton<RoutingKeyHasher>();
         services.AddSingleton<RetryBudget>();

@@ -86,6 +86,12 @@ public sealed class AdminRequestReader(IOptions<AdminOptions> options)
                 throw BadRequest($"<Error> '{hostname}' is not a server address: use scheme://host[:port][/path] without user, query or fragment");
             }
 
+            if (uri.Port == 0)
+            {
+                // Port 0 means "any free port" to a listener; as a destination it reaches nothing (or, bound, this proxy).
+                throw BadRequest($"<Error> '{hostname}' has port 0, which no server can be reached on");
+            }
+
             return new MemberReference(hostname, uri.Authority, new Uri(uri.GetLeftPart(UriPartial.Path)));
         }
 

@@ -83,7 +83,8 @@ public sealed partial class AdminStateFile
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             LogSaveFailed(_logger, _path, ex.Message);
-            error = $"<Error> The change could not be saved to the admin state file ({ex.Message}); nothing was changed";
+            // The reason is in the log (event 512): an error body carries no exception text.
+            error = "<Error> The change could not be saved to the admin state file (see the proxy's log, event 512); nothing was changed";
             return false;
         }
     }

@@ -96,6 +96,19 @@ public sealed partial class ProxyRequestHandler
     /// <summary>Forwards <paramref name="context"/>'s request to its ring member, or the next ones if that fails.</summary>
     public async Task InvokeAsync(HttpContext context)
     {
+        // Refused before any server is contacted: a declared body over the limit, a path a server could take for an admin path.
+        if (RequestBodyErrors.DeclaredOverLimit(context, out var bodyLimit))
+        {
+            await RequestBodyErrors.WriteTooLargeAsync(context, bodyLimit, _logger).ConfigureAwait(false);
+            return;
+        }
+
+        if (Admin.AdminPathGuard.LooksLikeAdminPath(context.Request.Path.Value, out var adminPath))
+        {
+            await Admin.AdminPathGuard.WriteRefusalAsync(context, adminPath, _logger).ConfigureAwait(false);
+            return;
+        }
+
         var snapshot = _ring.Current;
         ulong hash = 0;
         // The request's span carries the routing decision; each attempt is reported by the observer.
@@ -499,12 +512,10 @@ public sealed partial class ProxyRequestHandler
             case AttemptKind.ServerError when !request.HeldBack:
                 return;
             case AttemptKind.ClientFailed:
-                // The client is still there, so its request was at fault (a body over Kestrel's limit, a malformed
-                // chunk): YARP chose the status (413, 400), the body says what was wrong.
-                await WriteFailureAsync(
-                    context,
-                    context.Response.StatusCode >= 400 ? context.Response.StatusCode : StatusCodes.Status400BadRequest,
-                    $"<Error> The request body could not be read: {RootCause(result.Exception)?.Message ?? "the client failed while sending it"}").ConfigureAwait(false);
+                // The client is still there, so its request was at fault (a chunked body over Kestrel's limit, a
+                // malformed chunk): a fixed message says what was wrong, never the exception's text.
+                var (status, body) = RequestBodyErrors.Describe(context, result.Exception);
+                await WriteFailureAsync(context, status, body).ConfigureAwait(false);
                 return;
             case AttemptKind.NoServer:
             case AttemptKind.ConnectionFailed:
@@ -539,12 +550,15 @@ public sealed partial class ProxyRequestHandler
         return root is AggregateException aggregate && aggregate.Flatten().InnerExceptions is [var first, ..] ? first.GetBaseException() : root;
     }
 
-    private static Task WriteFailureAsync(HttpContext context, int statusCode, string message)
+    private static Task WriteFailureAsync(HttpContext context, int statusCode, string message) =>
+        WriteFailureAsync(context, statusCode, Replies.Replies.SerializeFailure(message));
+
+    private static Task WriteFailureAsync(HttpContext context, int statusCode, byte[] json)
     {
         var upstream = context.Response.Headers[UpstreamHeader];
         context.Response.Clear();
         context.Response.Headers[UpstreamHeader] = upstream;
-        return Replies.Replies.WriteFailureAsync(context, statusCode, message);
+        return Replies.Replies.WriteAsync(context, statusCode, json);
     }
 
     private Task WriteNoServerAsync(HttpContext context)

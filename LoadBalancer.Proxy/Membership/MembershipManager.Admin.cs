@@ -37,6 +37,12 @@ public sealed partial class MembershipManager
             foreach (var target in targets)
             {
                 var name = target.Name;
+                if (target.Address is not null && _own is not null && _own.IsOwn(target.Address, out var listener))
+                {
+                    return MembershipEdit.Refused(StatusCodes.Status400BadRequest,
+                        $"<Error> '{target.Hostname}' is this proxy's own address (it listens on {listener}): forwarding there would loop");
+                }
+
                 if (target.Address is not null)
                 {
                     // The address of a member we already know is that member, not a second one at the same place.
@@ -157,8 +163,12 @@ public sealed partial class MembershipManager
         return new MembershipEdit(true, StatusCodes.Status200OK, null, MemberNames(_state.Current), changed);
     }
 
+    // What the ring holds: a member at the proxy's own endpoint is left out of it (see IsOwn).
     private HashSet<string> ActiveNames() =>
-        Effective(_discovered, _added, _removed).Select(entry => entry.Key).ToHashSet(StringComparer.Ordinal);
+        Effective(_discovered, _added, _removed)
+            .Where(entry => _own is null || !_own.IsOwn(entry.Value, out _))
+            .Select(entry => entry.Key)
+            .ToHashSet(StringComparer.Ordinal);
 
     private bool IsKnown(string name, IReadOnlyDictionary<string, Uri> added) => _discovered.ContainsKey(name) || added.ContainsKey(name);
 

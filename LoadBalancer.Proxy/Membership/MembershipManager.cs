@@ -1,4 +1,5 @@
 using LoadBalancer.Proxy.Admin;
+using LoadBalancer.Proxy.Forwarding;
 using LoadBalancer.Proxy.Ring;
 using Microsoft.Extensions.Options;
 
@@ -22,6 +23,8 @@ public sealed partial class MembershipManager
     private readonly IBalancingAlgorithm _algorithm;
     private readonly Hashing.IHashFunction _hash;
     private readonly AdminStateFile? _stateFile;
+    private readonly OwnAddresses? _own;
+    private readonly HashSet<string> _leftOutAsOwn = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Upstream> _known = new(StringComparer.Ordinal);
     private IReadOnlyDictionary<string, Uri> _discovered = new Dictionary<string, Uri>();
     private IReadOnlyDictionary<string, Uri> _added = new Dictionary<string, Uri>();
@@ -30,10 +33,19 @@ public sealed partial class MembershipManager
 
     /// <summary>
     /// Creates the manager for <paramref name="state"/>, starting from the admin changes saved in
-    /// <paramref name="stateFile"/> if there are any.
+    /// <paramref name="stateFile"/> if there are any. With <paramref name="own"/>, a member at one of the proxy's own
+    /// endpoints is left out of the ring (and refused by <c>/add</c>); <paramref name="lifetime"/> checks again once the
+    /// server listens, as the first members are placed before its addresses are known.
     /// </summary>
-    public MembershipManager(RingState state, IOptions<BalancingOptions> options, ILogger<MembershipManager> logger, AdminStateFile? stateFile = null)
+    public MembershipManager(
+        RingState state,
+        IOptions<BalancingOptions> options,
+        ILogger<MembershipManager> logger,
+        AdminStateFile? stateFile = null,
+        OwnAddresses? own = null,
+        IHostApplicationLifetime? lifetime = null)
     {
+        _own = own;
         _state = state;
         _options = options.Value;
         _logger = logger;
@@ -44,6 +56,8 @@ public sealed partial class MembershipManager
         {
             (_added, _removed) = stateFile.Load();
         }
+
+        lifetime?.ApplicationStarted.Register(RebuildNow);
     }
 
     /// <summary>Every member ever seen, by name, including ones not in the ring now.</summary>
@@ -69,6 +83,15 @@ public sealed partial class MembershipManager
         }
     }
 
+    /// <summary>Rebuilds the ring from the current sets (e.g. once the proxy's own addresses are known).</summary>
+    private void RebuildNow()
+    {
+        lock (_gate)
+        {
+            Rebuild(_discovered, _added, _removed);
+        }
+    }
+
     /// <summary>
     /// Publishes the ring for the given sets (caller holds the lock). Callers commit the sets only after this
     /// returns, so a failure leaves the previous membership in place.
@@ -78,6 +101,11 @@ public sealed partial class MembershipManager
         var members = new List<Upstream>(discovered.Count + added.Count);
         foreach (var (name, address) in Effective(discovered, added, removed))
         {
+            if (IsOwn(name, address))
+            {
+                continue;
+            }
+
             members.Add(GetOrCreate(name, address));
         }
 
@@ -112,6 +140,26 @@ public sealed partial class MembershipManager
                 yield return entry;
             }
         }
+    }
+
+    /// <summary>
+    /// True for a member (discovered or saved) at the proxy's own endpoint: left out rather than looped to, and logged
+    /// once until it changes.
+    /// </summary>
+    private bool IsOwn(string name, Uri address)
+    {
+        if (_own is null || !_own.IsOwn(address, out var listener))
+        {
+            _leftOutAsOwn.Remove(name);
+            return false;
+        }
+
+        if (_leftOutAsOwn.Add(name))
+        {
+            OwnAddresses.LogLeftOut(_logger, name, address.ToString(), listener);
+        }
+
+        return true;
     }
 
     private Upstream GetOrCreate(string name, Uri address)
