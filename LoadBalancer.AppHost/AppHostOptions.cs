@@ -19,7 +19,7 @@ public sealed class AppHostOptions
 
     /// <summary>
     /// Whether DCP's own endpoint proxy sits in front of each server. Off by default: our proxy is the load balancer,
-    /// and the extra hop costs throughput (see README, "Measured: DCP's endpoint proxy").
+    /// and the extra hop costs throughput (see docs/benchmarks.md, "Measured: DCP's endpoint proxy").
     /// </summary>
     public bool ProxiedServers { get; set; }
 

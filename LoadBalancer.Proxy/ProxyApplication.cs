@@ -51,7 +51,7 @@ public static class ProxyApplication
         services.AddSingleton<ServiceDiscoveryMembershipSource>();
         services.AddHostedService(sp => sp.GetRequiredService<ServiceDiscoveryMembershipSource>());
 
-        // Failover (see README, "Failover"): active probes, per-member breakers, retries, /health.
+        // Failover (see docs/failover.md): active probes, per-member breakers, retries, /health.
         services.AddOptions<HealthOptions>().BindConfiguration(HealthOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IValidateOptions<HealthOptions>, HealthOptionsValidator>();
         services.AddOptions<CircuitBreakerOptions>().BindConfiguration(CircuitBreakerOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();

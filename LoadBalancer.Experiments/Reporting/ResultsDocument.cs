@@ -27,7 +27,7 @@ public static partial class ResultsDocument
 
         var text = new StringBuilder();
         text.AppendLine("# Experiment results").AppendLine();
-        text.AppendLine("Written by `LoadBalancer.Experiments` (see the README, Experiments and benchmarks, to reproduce); do not edit by hand.").AppendLine();
+        text.AppendLine("Written by `LoadBalancer.Experiments` (see docs/benchmarks.md to reproduce); do not edit by hand.").AppendLine();
         text.AppendLine(header.Trim()).AppendLine();
         foreach (var key in Order.Where(sections.ContainsKey))
         {

@@ -71,7 +71,7 @@ public sealed class RingPageBrowserTests
             Assert.Contains("3/4 healthy", await page.Locator("#summary").InnerTextAsync(), StringComparison.Ordinal);
 
             // Into the test output, so a test run leaves the working tree as it was; UPDATE_DOCS_IMAGES=1 refreshes the
-            // README's picture instead.
+            // picture in docs/observability.md instead.
             var screenshot = Environment.GetEnvironmentVariable(UpdateDocsVariable) == "1"
                 ? Path.Combine(Compose.AppHostManifest.RepositoryRoot, "docs", "images", "ring.png")
                 : Path.Combine(AppContext.BaseDirectory, "ring.png");
