@@ -125,17 +125,8 @@ public sealed class HedgingTests
     [InlineData("GET", false, true)]
     public async Task A_request_that_is_not_idempotent_has_a_body_or_upgrades_is_never_hedged(string method, bool withBody, bool upgrade)
     {
-        await using var slow = await SlowBackend.StartAsync();
-        await using var other = await SlowBackend.StartAsync();
-        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var proxy = await TestHost.StartProxyAsync(
-            new Dictionary<string, Uri> { ["slow"] = slow.Host.Address, ["other"] = other.Host.Address },
-            WithoutProbes(("Hedging:Delay", "00:00:01"), ("Retry:AttemptTimeout", "00:00:05")),
-            services => services.AddSingleton<TimeProvider>(time));
-        using var client = proxy.CreateClient();
-        using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        var key = ProxyProbe.KeyOwnedBy(proxy, "slow");
-        using var request = new HttpRequestMessage(new HttpMethod(method), $"/home?id={key}")
+        await using var pair = await SlowPair.StartAsync(("Hedging:Delay", "00:00:01"));
+        using var request = new HttpRequestMessage(new HttpMethod(method), $"/home?id={pair.Key}")
         {
             Content = withBody ? new StringContent("{}") : null,
         };
@@ -146,15 +137,10 @@ public sealed class HedgingTests
             request.Headers.Upgrade.Add(new System.Net.Http.Headers.ProductHeaderValue("websocket"));
         }
 
-        using var gaveUp = CancellationTokenSource.CreateLinkedTokenSource(patience.Token);
-        var pending = client.SendAsync(request, gaveUp.Token);
-        await slow.Arrivals.Reader.ReadAsync(patience.Token);
-        time.Advance(Delay * 3);
-        await Task.Delay(300, patience.Token);
+        using var gaveUp = CancellationTokenSource.CreateLinkedTokenSource(pair.Patience);
+        var pending = await pair.SendPastTheDelayAsync(request, gaveUp.Token);
 
-        Assert.False(other.Arrivals.Reader.TryPeek(out _));
-        Assert.False(pending.IsCompleted);
-        Assert.Equal(1, ProxyProbe.Member(proxy, "slow").InFlight);
+        Assert.Equal(1, ProxyProbe.Member(pair.Proxy, "slow").InFlight);
         await gaveUp.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => pending);
     }
@@ -162,28 +148,15 @@ public sealed class HedgingTests
     [Fact]
     public async Task With_hedging_off_a_slow_get_waits_for_its_member()
     {
-        await using var slow = await SlowBackend.StartAsync();
-        await using var other = await SlowBackend.StartAsync();
-        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var proxy = await TestHost.StartProxyAsync(
-            new Dictionary<string, Uri> { ["slow"] = slow.Host.Address, ["other"] = other.Host.Address },
-            WithoutProbes(("Hedging:Enabled", "false"), ("Retry:AttemptTimeout", "00:00:05")),
-            services => services.AddSingleton<TimeProvider>(time));
-        using var client = proxy.CreateClient();
-        using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        var key = ProxyProbe.KeyOwnedBy(proxy, "slow");
+        await using var pair = await SlowPair.StartAsync(("Hedging:Enabled", "false"));
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/home?id={pair.Key}");
 
-        var pending = client.GetAsync($"/home?id={key}", patience.Token);
-        await slow.Arrivals.Reader.ReadAsync(patience.Token);
-        time.Advance(Delay * 3);
-        await Task.Delay(300, patience.Token);
+        var pending = await pair.SendPastTheDelayAsync(request, pair.Patience);
 
-        Assert.False(other.Arrivals.Reader.TryPeek(out _));
-        Assert.False(pending.IsCompleted);
-        time.Advance(TimeSpan.FromSeconds(5));
+        pair.Time.Advance(SlowPair.AttemptTimeout);
         // The attempt timeout is a retryable failure for a GET: the retry then reaches the other member.
-        await other.Arrivals.Reader.ReadAsync(patience.Token);
-        time.Advance(TimeSpan.FromSeconds(5));
+        await pair.Other.Arrivals.Reader.ReadAsync(pair.Patience);
+        pair.Time.Advance(SlowPair.AttemptTimeout);
         using var response = await pending;
         Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
     }
@@ -280,6 +253,69 @@ public sealed class HedgingTests
             var source = new TaskCompletionSource();
             source.SetResult();
             return source;
+        }
+    }
+
+    /// <summary>Two members that never answer, behind a proxy on a fake clock, and a key owned by <c>slow</c>.</summary>
+    private sealed class SlowPair : IAsyncDisposable
+    {
+        public static readonly TimeSpan AttemptTimeout = TimeSpan.FromSeconds(5);
+
+        private readonly CancellationTokenSource _patience = new(TimeSpan.FromSeconds(30));
+
+        private SlowPair(SlowBackend slow, SlowBackend other, FakeTimeProvider time, TestHost proxy)
+        {
+            (Slow, Other, Time, Proxy) = (slow, other, time, proxy);
+            Client = proxy.CreateClient();
+            Key = ProxyProbe.KeyOwnedBy(proxy, "slow");
+        }
+
+        public SlowBackend Slow { get; }
+
+        public SlowBackend Other { get; }
+
+        public FakeTimeProvider Time { get; }
+
+        public TestHost Proxy { get; }
+
+        public HttpClient Client { get; }
+
+        public string Key { get; }
+
+        public CancellationToken Patience => _patience.Token;
+
+        public static async Task<SlowPair> StartAsync(params (string Key, string Value)[] settings)
+        {
+            var slow = await SlowBackend.StartAsync();
+            var other = await SlowBackend.StartAsync();
+            var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+            var proxy = await TestHost.StartProxyAsync(
+                new Dictionary<string, Uri> { ["slow"] = slow.Host.Address, ["other"] = other.Host.Address },
+                WithoutProbes([("Retry:AttemptTimeout", "00:00:05"), .. settings]),
+                services => services.AddSingleton<TimeProvider>(time));
+            return new SlowPair(slow, other, time, proxy);
+        }
+
+        /// <summary>Sends <paramref name="request"/>, lets three hedging delays pass and asserts nothing else was sent.</summary>
+        public async Task<Task<HttpResponseMessage>> SendPastTheDelayAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var pending = Client.SendAsync(request, cancellationToken);
+            await Slow.Arrivals.Reader.ReadAsync(Patience);
+            Time.Advance(Delay * 3);
+            await Task.Delay(300, Patience);
+
+            Assert.False(Other.Arrivals.Reader.TryPeek(out _));
+            Assert.False(pending.IsCompleted);
+            return pending;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            Client.Dispose();
+            await Proxy.DisposeAsync();
+            await Slow.DisposeAsync();
+            await Other.DisposeAsync();
+            _patience.Dispose();
         }
     }
 
