@@ -59,6 +59,7 @@ public static class ProxyApplication
         services.AddHealthChecks().AddCheck<UpstreamHealthCheck>(UpstreamHealthCheck.Name);
 
         services.AddHttpForwarder();
+        services.AddSingleton<ForwardingGuard>();
         services.AddSingleton<UpstreamHttpClient>();
         services.AddSingleton<RoutingKeyHasher>();
         services.AddSingleton<RetryBudget>();

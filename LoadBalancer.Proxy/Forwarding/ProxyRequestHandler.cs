@@ -48,6 +48,7 @@ public sealed partial class ProxyRequestHandler
     private readonly ObjectPool<ForwardingRequest> _requests;
     private readonly ILogger<ProxyRequestHandler> _logger;
     private readonly ProxyTelemetry _telemetry;
+    private readonly ForwardingGuard _guard;
 
     /// <summary>Creates the handler.</summary>
     public ProxyRequestHandler(
@@ -62,9 +63,11 @@ public sealed partial class ProxyRequestHandler
         TimeProvider time,
         ILogger<ProxyRequestHandler> logger,
         ProxyTelemetry telemetry,
-        IEnumerable<IForwardingAttemptObserver> observers)
+        IEnumerable<IForwardingAttemptObserver> observers,
+        ForwardingGuard guard)
     {
         _telemetry = telemetry;
+        _guard = guard;
         _ring = ring;
         _keys = keys;
         _forwarder = forwarder;
@@ -85,6 +88,13 @@ public sealed partial class ProxyRequestHandler
     /// <summary>Forwards <paramref name="context"/>'s request to its ring member, or the next ones if that fails.</summary>
     public async Task InvokeAsync(HttpContext context)
     {
+        // A loop or an OPTIONS * is answered here: no member is asked, no breaker or retry is involved.
+        if (_guard.Refuse(context) is { } refused)
+        {
+            await refused.ConfigureAwait(false);
+            return;
+        }
+
         var snapshot = _ring.Current;
         ulong hash = 0;
         // The request's span carries the routing decision; each attempt is reported by the observer.

@@ -6,9 +6,9 @@ namespace LoadBalancer.Proxy.Forwarding;
 
 /// <summary>
 /// YARP's default transforms plus its X-Forwarded-For/-Proto/-Host transforms (as YARP's routes apply them by
-/// default), except that a 502/503/504 answer that will be retried on another member is held back: returning false
-/// stops YARP from copying it to the client, which YARP documents as the way to retry. It also tells the request that
-/// headers arrived, after which the attempt deadlines no longer apply.
+/// default), with the client's raw <see cref="RequestTarget"/>, except that a 502/503/504 answer that will be retried
+/// on another member is held back: returning false stops YARP from copying it to the client, which YARP documents as
+/// the way to retry. It also tells the request that headers arrived, after which the attempt deadlines no longer apply.
 /// </summary>
 internal sealed class RetryAwareTransformer : HttpTransformer
 {
@@ -31,6 +31,7 @@ internal sealed class RetryAwareTransformer : HttpTransformer
     public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
     {
         await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken).ConfigureAwait(false);
+        proxyRequest.RequestUri = RequestTarget.ForwardedUri(httpContext, destinationPrefix);
         if (_forwarded.Length == 0)
         {
             return;
