@@ -34,9 +34,10 @@ public sealed class ForwardingOptions
 
     /// <summary>
     /// What the proxy does with <c>X-Forwarded-For</c>, <c>-Proto</c> and <c>-Host</c> (the client's address, scheme and
-    /// Host): <c>Set</c> (the default: replaces whatever the client sent, so it cannot be forged by the client),
-    /// <c>Append</c> (adds to the client's values: for a proxy behind another trusted proxy), <c>Remove</c> or <c>Off</c>
-    /// (passed as received). YARP's <see cref="ForwardedTransformActions"/>.
+    /// Host), and with the other headers that claim the same (RFC 7239 <c>Forwarded</c>, <c>X-Real-IP</c>): <c>Set</c>
+    /// (the default: replaces whatever the client sent, so it cannot be forged by the client), <c>Append</c> (adds to the
+    /// client's values: for a proxy behind another trusted proxy), <c>Remove</c> or <c>Off</c> (passed as received).
+    /// YARP's <see cref="ForwardedTransformActions"/>.
     /// </summary>
     [EnumDataType(typeof(ForwardedTransformActions))]
     public ForwardedTransformActions XForwarded { get; set; } = ForwardedTransformActions.Set;
