@@ -24,7 +24,10 @@ public static class ProxyApplication
         // The slim builder leaves out HTTPS endpoints from configuration (Kestrel:Endpoints, Kestrel:Certificates):
         // a load balancer terminates TLS.
         builder.WebHost.UseKestrelHttpsConfiguration();
-        // Nor does it bind the rest of the Kestrel section (Kestrel:Limits: body size, connections, timeouts).
+        // Nor does it bind the rest of the Kestrel section (Kestrel:Limits: body size, connections, timeouts). Before
+        // it: the proxy's own answers name no server software (Kestrel:AddServerHeader=true turns it back on); a
+        // server's own Server header on a forwarded answer is the server's to send.
+        builder.Services.Configure<KestrelServerOptions>(kestrel => kestrel.AddServerHeader = false);
         builder.Services.Configure<KestrelServerOptions>(builder.Configuration.GetSection("Kestrel"));
         var services = builder.Services;
         // Time and randomness are injected, so tests of health, breakers, retries and admin choices are deterministic.
