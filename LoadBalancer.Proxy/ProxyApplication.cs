@@ -62,6 +62,7 @@ public static class ProxyApplication
         services.AddHealthChecks().AddCheck<UpstreamHealthCheck>(UpstreamHealthCheck.Name);
 
         services.AddHttpForwarder();
+        services.AddSingleton<ViaHeader>();
         services.AddSingleton<ForwardingGuard>();
         services.AddSingleton<UpstreamHttpClient>();
         services.AddSingleton<RoutingKeyHasher>();

@@ -9,6 +9,9 @@ public sealed class ForwardingOptions
     /// <summary>The configuration section.</summary>
     public const string SectionName = "Forwarding";
 
+    /// <summary>Up to 64 tchar of RFC 9110 §5.6.2 (none: Via off).</summary>
+    private const string ViaToken = @"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{0,64}$";
+
     /// <summary>How long opening a connection to a server may take.</summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(2);
@@ -41,6 +44,14 @@ public sealed class ForwardingOptions
     /// </summary>
     [EnumDataType(typeof(ForwardedTransformActions))]
     public ForwardedTransformActions XForwarded { get; set; } = ForwardedTransformActions.Set;
+
+    /// <summary>
+    /// The pseudonym this proxy names itself by in the <c>Via</c> header of each forwarded request (RFC 9110 §7.6.3:
+    /// <c>Via: 1.1 loadbalancer</c>); a request that already carries it has come round a loop and is answered 508.
+    /// An RFC 9110 token; give each tier of a chain of these proxies its own. Empty sends no Via and checks no loops.
+    /// </summary>
+    [RegularExpression(ViaToken, ErrorMessage = "Forwarding:Via must be an RFC 9110 token (letters, digits and !#$%&'*+-.^_`|~, at most 64), or empty to send no Via.")]
+    public string Via { get; set; } = "loadbalancer";
 
     /// <summary>How long an idle pooled connection is kept.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]

@@ -13,7 +13,7 @@ namespace LoadBalancer.Proxy.Forwarding;
 /// <c>Host</c> the HTTP client cannot send as the only one.
 /// </summary>
 /// <remarks>
-/// Runs on the copies YARP made, before the proxy adds its own headers (X-Forwarded-*), so a client cannot have
+/// Runs on the copies YARP made, before the proxy adds its own headers (Via, X-Forwarded-*), so a client cannot have
 /// those removed by naming them in Connection. A request without Connection costs one header lookup; options YARP drops
 /// anyway (keep-alive, close, upgrade, te) cost no string; another named field costs one string for its name.
 /// Kestrel limits what can be seen: when a request's Connection holds exactly one of keep-alive, close and upgrade,

@@ -6,8 +6,8 @@ namespace LoadBalancer.Proxy.Forwarding;
 
 /// <summary>
 /// What changes in each forwarded request and response. Requests: YARP's default copy, then <see cref="HeaderHygiene"/>
-/// (hop-by-hop fields, the client's X-Upstream-Server, a Host that would go twice), the
-/// <see cref="ClientAddressHeaders"/> and the client's raw <see cref="RequestTarget"/>. Responses: YARP's
+/// (hop-by-hop fields, the client's X-Upstream-Server, a Host that would go twice), this proxy's <see cref="ViaHeader"/>
+/// entry, the <see cref="ClientAddressHeaders"/> and the client's raw <see cref="RequestTarget"/>. Responses: YARP's
 /// copy, less the fields the server's Connection names and its own X-Upstream-Server, except that a 502/503/504 answer
 /// that will be retried on another member is held back: returning false stops YARP from copying it to the client,
 /// which YARP documents as the way to retry. It also tells the request that headers arrived, after which the attempt
@@ -16,11 +16,13 @@ namespace LoadBalancer.Proxy.Forwarding;
 internal sealed class RetryAwareTransformer : HttpTransformer
 {
     private readonly RequestTransform[] _forwarded;
+    private readonly ViaHeader _via;
 
     /// <summary>Creates the transformer; <paramref name="forwarded"/> says what happens to the client-address headers.</summary>
-    public RetryAwareTransformer(ForwardedTransformActions forwarded)
+    public RetryAwareTransformer(ForwardedTransformActions forwarded, ViaHeader via)
     {
         _forwarded = ClientAddressHeaders.For(forwarded);
+        _via = via;
     }
 
     /// <inheritdoc />
@@ -30,6 +32,7 @@ internal sealed class RetryAwareTransformer : HttpTransformer
 
         // The client's headers were copied above: they are cleaned first, so that the proxy's own additions stay.
         HeaderHygiene.Apply(httpContext, proxyRequest);
+        _via.Apply(httpContext, proxyRequest);
         proxyRequest.RequestUri = RequestTarget.ForwardedUri(httpContext, destinationPrefix);
         if (_forwarded.Length == 0)
         {

@@ -12,8 +12,8 @@ namespace LoadBalancer.Proxy.Forwarding;
 /// </summary>
 public sealed class UpstreamHttpClient : IDisposable
 {
-    /// <summary>Creates the pool from <paramref name="options"/>.</summary>
-    public UpstreamHttpClient(IOptions<ForwardingOptions> options)
+    /// <summary>Creates the pool from <paramref name="options"/>; <paramref name="via"/> is this proxy's Via entry.</summary>
+    public UpstreamHttpClient(IOptions<ForwardingOptions> options, ViaHeader via)
     {
         var settings = options.Value;
         Invoker = new HttpMessageInvoker(new SocketsHttpHandler
@@ -34,7 +34,7 @@ public sealed class UpstreamHttpClient : IDisposable
             Version = settings.UpstreamProtocol.RequestVersion(),
             VersionPolicy = settings.UpstreamProtocol.VersionPolicy(),
         };
-        Transformer = new RetryAwareTransformer(settings.XForwarded);
+        Transformer = new RetryAwareTransformer(settings.XForwarded, via);
     }
 
     /// <summary>The invoker passed to <see cref="IHttpForwarder.SendAsync(HttpContext, string, HttpMessageInvoker, ForwarderRequestConfig, HttpTransformer)"/>.</summary>
@@ -43,7 +43,7 @@ public sealed class UpstreamHttpClient : IDisposable
     /// <summary>Per-request forwarder settings.</summary>
     public ForwarderRequestConfig RequestConfig { get; }
 
-    /// <summary>What is changed in each request and response on the way (X-Forwarded-*, held-back retryable answers).</summary>
+    /// <summary>What is changed in each request and response on the way (target, headers, held-back retryable answers).</summary>
     internal HttpTransformer Transformer { get; }
 
     /// <inheritdoc />

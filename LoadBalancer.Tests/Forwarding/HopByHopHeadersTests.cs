@@ -60,6 +60,7 @@ public sealed class HopByHopHeadersTests
 
         var received = await backend.NextRequestAsync();
         Assert.Equal(["127.0.0.1"], received.Values("X-Forwarded-For"));
+        Assert.Equal(["1.1 loadbalancer"], received.Values("Via"));
         Assert.Equal(["front.example"], received.Values("Host"));
         Assert.Equal(["5"], received.Values("Content-Length"));
         Assert.Equal("hello", received.BodyText);
