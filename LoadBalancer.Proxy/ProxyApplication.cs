@@ -28,7 +28,10 @@ public static class ProxyApplication
         // The slim builder leaves out HTTPS endpoints from configuration (Kestrel:Endpoints, Kestrel:Certificates):
         // a load balancer terminates TLS.
         builder.WebHost.UseKestrelHttpsConfiguration();
-        // Nor does it bind the rest of the Kestrel section (Kestrel:Limits: body size, connections, timeouts).
+        // Nor does it bind the rest of the Kestrel section (Kestrel:Limits: body size, connections, timeouts). Before
+        // it: the proxy's own answers name no server software (Kestrel:AddServerHeader=true turns it back on); a
+        // server's own Server header on a forwarded answer is the server's to send.
+        builder.Services.Configure<KestrelServerOptions>(kestrel => kestrel.AddServerHeader = false);
         builder.Services.Configure<KestrelServerOptions>(builder.Configuration.GetSection("Kestrel"));
         var services = builder.Services;
         // Client connections are limited below the descriptor limit, so a flood cannot exhaust it (Connections/).
@@ -71,6 +74,8 @@ public static class ProxyApplication
         // trace); every failed attempt is logged in one line as event 201, so YARP's forwarder is let through at Error
         // only. First in the list, so that a Logging setting naming the category still wins.
         services.Configure<LoggerFilterOptions>(filter => filter.Rules.Insert(0, new LoggerFilterRule(null, ForwarderLogCategory, LogLevel.Error, null)));
+        services.AddSingleton<ViaHeader>();
+        services.AddSingleton<ForwardingGuard>();
         services.AddSingleton<UpstreamHttpClient>();
         services.AddSingleton<RoutingKeyHasher>();
         services.AddSingleton<RetryBudget>();

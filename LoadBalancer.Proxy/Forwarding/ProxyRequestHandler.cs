@@ -53,6 +53,7 @@ public sealed partial class ProxyRequestHandler
     private readonly ObjectPool<ForwardingRequest> _requests;
     private readonly ILogger<ProxyRequestHandler> _logger;
     private readonly ProxyTelemetry _telemetry;
+    private readonly ForwardingGuard _guard;
 
     /// <summary>Creates the handler.</summary>
     public ProxyRequestHandler(
@@ -68,9 +69,11 @@ public sealed partial class ProxyRequestHandler
         TimeProvider time,
         ILogger<ProxyRequestHandler> logger,
         ProxyTelemetry telemetry,
-        IEnumerable<IForwardingAttemptObserver> observers)
+        IEnumerable<IForwardingAttemptObserver> observers,
+        ForwardingGuard guard)
     {
         _telemetry = telemetry;
+        _guard = guard;
         _ring = ring;
         _keys = keys;
         _forwarder = forwarder;
@@ -96,7 +99,14 @@ public sealed partial class ProxyRequestHandler
     /// <summary>Forwards <paramref name="context"/>'s request to its ring member, or the next ones if that fails.</summary>
     public async Task InvokeAsync(HttpContext context)
     {
-        // Refused before any server is contacted: a declared body over the limit, a path a server could take for an admin path.
+        // Answered here, before any member is picked (no breaker, retry or attempt is involved): a loop, an OPTIONS *,
+        // a declared body over the limit, a path a server could take for an admin path.
+        if (_guard.Refuse(context) is { } refused)
+        {
+            await refused.ConfigureAwait(false);
+            return;
+        }
+
         if (RequestBodyErrors.DeclaredOverLimit(context, out var bodyLimit))
         {
             await RequestBodyErrors.WriteTooLargeAsync(context, bodyLimit, _logger).ConfigureAwait(false);

@@ -5,38 +5,41 @@ using Yarp.ReverseProxy.Transforms;
 namespace LoadBalancer.Proxy.Forwarding;
 
 /// <summary>
-/// YARP's default transforms plus its X-Forwarded-For/-Proto/-Host transforms (as YARP's routes apply them by
-/// default), except that a 502/503/504 answer that will be retried on another member is held back: returning false
-/// stops YARP from copying it to the client, which YARP documents as the way to retry. It also tells the request that
-/// headers arrived, after which the attempt deadlines no longer apply.
+/// What changes in each forwarded request and response. Requests: YARP's default copy, then <see cref="HeaderHygiene"/>
+/// (hop-by-hop fields, the client's X-Upstream-Server, a Host that would go twice), this proxy's <see cref="ViaHeader"/>
+/// entry, the <see cref="ClientAddressHeaders"/> and the client's raw <see cref="RequestTarget"/>. Responses: YARP's
+/// copy, less the fields the server's Connection names and its own X-Upstream-Server, except that a 502/503/504 answer
+/// that will be retried on another member is held back: returning false stops YARP from copying it to the client,
+/// which YARP documents as the way to retry. It also tells the request that headers arrived, after which the attempt
+/// deadlines no longer apply.
 /// </summary>
 internal sealed class RetryAwareTransformer : HttpTransformer
 {
     private readonly RequestTransform[] _forwarded;
+    private readonly ViaHeader _via;
 
-    /// <summary>Creates the transformer; <paramref name="forwarded"/> says what happens to the X-Forwarded-* headers.</summary>
-    public RetryAwareTransformer(ForwardedTransformActions forwarded)
+    /// <summary>Creates the transformer; <paramref name="forwarded"/> says what happens to the client-address headers.</summary>
+    public RetryAwareTransformer(ForwardedTransformActions forwarded, ViaHeader via)
     {
-        _forwarded = forwarded == ForwardedTransformActions.Off
-            ? []
-            :
-            [
-                new RequestHeaderXForwardedForTransform(ForwardedHeaderNames.For, forwarded),
-                new RequestHeaderXForwardedProtoTransform(ForwardedHeaderNames.Proto, forwarded),
-                new RequestHeaderXForwardedHostTransform(ForwardedHeaderNames.Host, forwarded),
-            ];
+        _forwarded = ClientAddressHeaders.For(forwarded);
+        _via = via;
     }
 
     /// <inheritdoc />
     public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
     {
         await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken).ConfigureAwait(false);
+
+        // The client's headers were copied above: they are cleaned first, so that the proxy's own additions stay.
+        HeaderHygiene.Apply(httpContext, proxyRequest);
+        _via.Apply(httpContext, proxyRequest);
+        proxyRequest.RequestUri = RequestTarget.ForwardedUri(httpContext, destinationPrefix);
         if (_forwarded.Length == 0)
         {
             return;
         }
 
-        // The client's headers were copied above: YARP's transforms then replace or extend those copies.
+        // YARP's transforms replace or extend the copies.
         var context = new RequestTransformContext
         {
             HttpContext = httpContext,
@@ -64,17 +67,14 @@ internal sealed class RetryAwareTransformer : HttpTransformer
             }
         }
 
+        if (proxyResponse is not null)
+        {
+            HeaderHygiene.Apply(proxyResponse);
+        }
+
         return base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
     }
 
     /// <summary>The statuses worth asking another member about: the member (or its own upstream) is unavailable.</summary>
     public static bool IsRetryableStatus(int statusCode) => statusCode is 502 or 503 or 504;
-
-    /// <summary>The header names, as YARP's defaults use them.</summary>
-    internal static class ForwardedHeaderNames
-    {
-        public const string For = "X-Forwarded-For";
-        public const string Proto = "X-Forwarded-Proto";
-        public const string Host = "X-Forwarded-Host";
-    }
 }

@@ -12,8 +12,8 @@ namespace LoadBalancer.Proxy.Forwarding;
 /// </summary>
 public sealed class UpstreamHttpClient : IDisposable
 {
-    /// <summary>Creates the pool from <paramref name="options"/>.</summary>
-    public UpstreamHttpClient(IOptions<ForwardingOptions> options)
+    /// <summary>Creates the pool from <paramref name="options"/>; <paramref name="via"/> is this proxy's Via entry.</summary>
+    public UpstreamHttpClient(IOptions<ForwardingOptions> options, ViaHeader via)
     {
         var settings = options.Value;
         Connections = new SocketsHttpHandler
@@ -35,7 +35,7 @@ public sealed class UpstreamHttpClient : IDisposable
             Version = settings.UpstreamProtocol.RequestVersion(),
             VersionPolicy = settings.UpstreamProtocol.VersionPolicy(),
         };
-        Transformer = new RetryAwareTransformer(settings.XForwarded);
+        Transformer = new RetryAwareTransformer(settings.XForwarded, via);
     }
 
     /// <summary>The connection pool itself, which the hedging invokers send through (see <see cref="HedgingInvoker"/>).</summary>
@@ -47,7 +47,7 @@ public sealed class UpstreamHttpClient : IDisposable
     /// <summary>Per-request forwarder settings.</summary>
     public ForwarderRequestConfig RequestConfig { get; }
 
-    /// <summary>What is changed in each request and response on the way (X-Forwarded-*, held-back retryable answers).</summary>
+    /// <summary>What is changed in each request and response on the way (target, headers, held-back retryable answers).</summary>
     internal HttpTransformer Transformer { get; }
 
     /// <inheritdoc />

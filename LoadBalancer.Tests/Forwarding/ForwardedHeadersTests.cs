@@ -46,6 +46,41 @@ public sealed class ForwardedHeadersTests
         Assert.Equal(new[] { forFor, proto, host.Replace("{host}", proxyHost, StringComparison.Ordinal) }, seen);
     }
 
+    [Theory]
+    // The other headers that claim the client's address follow the same action, so none can be forged while the
+    // X-Forwarded-* are set: RFC 7239 Forwarded (this hop's element) and X-Real-IP (the client's address).
+    [InlineData(null, "proto=http;host=\"{host}\";for=127.0.0.1", "127.0.0.1")]
+    [InlineData("Set", "proto=http;host=\"{host}\";for=127.0.0.1", "127.0.0.1")]
+    // Append: behind a trusted proxy; X-Real-IP, a single address, is that proxy's to set.
+    [InlineData("Append", "for=203.0.113.9, proto=http;host=\"{host}\";for=127.0.0.1", "203.0.113.9")]
+    [InlineData("Remove", "", "")]
+    [InlineData("Off", "for=203.0.113.9", "203.0.113.9")]
+    public async Task Forwarded_and_X_Real_IP_follow_the_X_Forwarded_action(string? action, string forwarded, string realIp)
+    {
+        string[]? seen = null;
+        await using var echo = await TestHost.StartBackendAsync(context =>
+        {
+            seen = [context.Request.Headers["Forwarded"].ToString(), context.Request.Headers["X-Real-IP"].ToString()];
+            return Task.CompletedTask;
+        });
+        var settings = ProxySettings.WithoutProbes();
+        if (action is not null)
+        {
+            settings["Forwarding:XForwarded"] = action;
+        }
+
+        await using var proxy = await TestHost.StartProxyAsync(new Dictionary<string, Uri> { ["echo"] = echo.Address }, settings);
+        using var client = proxy.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/home?id=1");
+        request.Headers.TryAddWithoutValidation("Forwarded", "for=203.0.113.9");
+        request.Headers.TryAddWithoutValidation("X-Real-IP", "203.0.113.9");
+
+        using var response = await client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(new[] { forwarded.Replace("{host}", proxy.Address.Authority, StringComparison.Ordinal), realIp }, seen);
+    }
+
     [Fact]
     public async Task An_unknown_action_stops_the_proxy_at_start()
     {
