@@ -12,6 +12,7 @@ namespace LoadBalancer.Tests.Connections;
 /// descriptors, its probes and forwarding failed, and the runtime died ("Out of memory.": a thread cannot start without
 /// a descriptor).
 /// </summary>
+[Collection(LoadCollection.Name)]
 public sealed class ConnectionFloodTests
 {
     private const int DescriptorLimit = 1024;
