@@ -40,8 +40,8 @@ public sealed class HedgingUnderLoadTests
         using var client = proxy.CreateClient();
         using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(60));
 
-        const int requests = 600;
-        const int perSecond = 75;
+        const int requests = 360;
+        const int perSecond = 45;
         var frozenFor = TimeSpan.FromSeconds(6);
         var results = new Task<(HttpStatusCode Status, TimeSpan Latency, string Upstream)>[requests];
         var clock = Stopwatch.StartNew();
