@@ -1,4 +1,5 @@
 using LoadBalancer.Experiments.Statistics;
+using LoadBalancer.Measurement;
 using ScottPlot;
 
 namespace LoadBalancer.Experiments.Charts;

@@ -1,6 +1,7 @@
 using LoadBalancer.Experiments.Charts;
 using LoadBalancer.Experiments.Load;
 using LoadBalancer.Experiments.Statistics;
+using LoadBalancer.Measurement;
 using LoadBalancer.Experiments.Systems;
 using static LoadBalancer.Experiments.Runs.Markdown;
 
@@ -24,7 +25,7 @@ public static class ExperimentA4
         foreach (var variant in variants)
         {
             // A name this build does not know is reported, not fatal: other variants still run.
-            if (!variant.TryBuild(["server1"], out _, out _, out var unknown))
+            if (!variant.TryCreate(out _, out var unknown))
             {
                 context.Progress.Note($"A-4 {variant.Label}: not available in this build ({unknown})");
                 rows.Add([variant.Label, "–", "–", "–", $"not available: {unknown}"]);
