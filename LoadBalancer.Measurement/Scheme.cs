@@ -7,8 +7,10 @@ namespace LoadBalancer.Measurement;
 /// <summary>One algorithm with one hash function and its settings, as the proxy would build it.</summary>
 public sealed record Scheme(string Algorithm, IHashFunction Hash, IBalancingAlgorithm Builder)
 {
+    /// <summary>A label for charts and tables, e.g. <c>Ring / XxHash3</c>.</summary>
     public string Label => $"{Algorithm} / {Hash.Name}";
 
+    /// <summary>The table for <paramref name="members"/>, as the proxy builds it.</summary>
     public BalancingTable Build(IEnumerable<Upstream> members) => Builder.Build(members, Hash);
 
     /// <summary>Every algorithm with its configured defaults.</summary>
