@@ -1,4 +1,5 @@
 using System.Globalization;
+using LoadBalancer.Measurement;
 using ScottPlot;
 
 namespace LoadBalancer.Benchmarks.Quality;

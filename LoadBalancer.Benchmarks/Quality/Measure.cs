@@ -1,3 +1,4 @@
+using LoadBalancer.Measurement;
 using LoadBalancer.Proxy.Ring;
 
 namespace LoadBalancer.Benchmarks.Quality;
@@ -23,69 +24,31 @@ internal static class Measure
     {
         var members = Scheme.Members(servers);
         var table = scheme.Build(members);
-        var before = Assign(table, hashes);
-        var peakToMean = PeakToMean(before, members);
+        var before = KeyOwners.Assign(table, hashes);
+        var peakToMean = Distribution.FromOwners(members, before).PeakToMean;
 
         // Add one member: every key that changes owner counts.
         var grown = scheme.Build([.. members, .. Scheme.Members(1, servers + 1)]);
-        var addMoved = Moved(before, Assign(grown, hashes), except: null);
+        var addMoved = Disruption.MovedFraction(before, KeyOwners.Assign(grown, hashes), except: null);
 
         // Remove the middle member: ideally only its keys move.
         var victim = members[servers / 2];
         var shrunk = scheme.Build(members.Where(m => m != victim));
-        var removed = Assign(shrunk, hashes);
-        var removeMoved = Moved(before, removed, except: null);
-        var removeCollateral = Moved(before, removed, except: victim);
+        var removed = KeyOwners.Assign(shrunk, hashes);
+        var removeMoved = Disruption.MovedFraction(before, removed, except: null);
+        var removeCollateral = Disruption.MovedFraction(before, removed, except: victim);
 
         // Flip the same member's health: the table stays, lookup walks past it.
         victim.SetUnavailable(UnavailableReasons.HealthProbe, true);
-        var flipped = Assign(table, hashes);
+        var flipped = KeyOwners.Assign(table, hashes);
         victim.SetUnavailable(UnavailableReasons.HealthProbe, false);
-        var flipMoved = Moved(before, flipped, except: null);
-        var flipCollateral = Moved(before, flipped, except: victim);
+        var flipMoved = Disruption.MovedFraction(before, flipped, except: null);
+        var flipCollateral = Disruption.MovedFraction(before, flipped, except: victim);
 
         var (peakInFlight, violations, servedPeak) = SimulateLoad(scheme, servers, hashes);
         return new Figures(
             scheme.Builder is BoundedLoadAlgorithm ? servedPeak : peakToMean,
             addMoved, removeMoved, removeCollateral, flipMoved, flipCollateral, peakInFlight, violations);
-    }
-
-    public static Upstream?[] Assign(BalancingTable table, ulong[] hashes)
-    {
-        var owners = new Upstream?[hashes.Length];
-        for (var i = 0; i < hashes.Length; i++)
-        {
-            var index = table.Pick(hashes[i], []);
-            owners[i] = index < 0 ? null : table.Members[index];
-        }
-
-        return owners;
-    }
-
-    public static double PeakToMean(Upstream?[] owners, Upstream[] members)
-    {
-        var counts = members.ToDictionary(m => m, _ => 0);
-        foreach (var owner in owners)
-        {
-            counts[owner!]++;
-        }
-
-        return counts.Values.Max() / ((double)owners.Length / members.Length);
-    }
-
-    /// <summary>The fraction of keys whose owner changed, leaving out keys <paramref name="except"/> owned before.</summary>
-    public static double Moved(Upstream?[] before, Upstream?[] after, Upstream? except)
-    {
-        var moved = 0;
-        for (var i = 0; i < before.Length; i++)
-        {
-            if (before[i] != after[i] && before[i] != except)
-            {
-                moved++;
-            }
-        }
-
-        return (double)moved / before.Length;
     }
 
     /// <summary>

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using LoadBalancer.Measurement;
 using LoadBalancer.Proxy.Hashing;
 using LoadBalancer.Proxy.Ring;
 
@@ -91,7 +92,7 @@ internal static class QualityReport
         var clock = Stopwatch.StartNew();
         var keys = NumericKeys(keyCount, seed: 20261125);
         var results = new List<(Scheme Scheme, Figures[] Figures)>();
-        foreach (var scheme in Scheme.All(options))
+        foreach (var scheme in Schemes.All(options))
         {
             var hashes = Array.ConvertAll(keys, k => scheme.Hash.HashKey(k));
             results.Add((scheme, Array.ConvertAll(Sizes, n => Measure.Run(scheme, n, hashes))));
@@ -150,7 +151,7 @@ internal static class QualityReport
         return Array.ConvertAll(SweepNodes, nodes => Array.ConvertAll(Sizes, n =>
         {
             var members = Scheme.Members(n);
-            return Measure.PeakToMean(Measure.Assign(HashRing.Create(members, hash, nodes), hashes), members);
+            return Distribution.FromOwners(members, KeyOwners.Assign(HashRing.Create(members, hash, nodes), hashes)).PeakToMean;
         }));
     }
 
@@ -166,8 +167,8 @@ internal static class QualityReport
             foreach (var hash in functions)
             {
                 var members = Scheme.Members(3);
-                var owners = Measure.Assign(algorithm.Build(members, hash), Array.ConvertAll(ids, id => hash.HashKey(id)));
-                rows.Add(($"{algorithm.Name} / {hash.Name}", Array.ConvertAll(members, m => owners.Count(o => o == m))));
+                var owners = KeyOwners.Assign(algorithm.Build(members, hash), Array.ConvertAll(ids, id => hash.HashKey(id)));
+                rows.Add(($"{algorithm.Name} / {hash.Name}", Distribution.FromOwners(members, owners).Counts.Select(c => c.Value).ToArray()));
             }
         }
 

@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using LoadBalancer.Benchmarks.Quality;
+using LoadBalancer.Measurement;
 using LoadBalancer.Proxy.Hashing;
 using LoadBalancer.Proxy.Ring;
 

@@ -1,4 +1,5 @@
 using LoadBalancer.Experiments.Statistics;
+using LoadBalancer.Measurement;
 using ScottPlot;
 
 namespace LoadBalancer.Experiments.Charts;
@@ -134,44 +135,6 @@ public static class ChartWriter
         plot.YLabel("requests answered");
         plot.ShowLegend(Alignment.UpperRight);
         Save(plot, path, width: 1100);
-    }
-
-    /// <summary>A-4: one line per variant against N (peak-to-mean, or share of keys moved), with an optional ideal line.</summary>
-    public static void SeriesByServerCount(
-        string path,
-        string title,
-        string yLabel,
-        IReadOnlyList<(string Label, IReadOnlyDictionary<int, double> Values)> series,
-        (string Label, IReadOnlyDictionary<int, double> Values)? ideal = null,
-        Func<int, string>? tickLabel = null)
-    {
-        tickLabel ??= n => $"N={n}";
-        var plot = new Plot();
-        var index = 0;
-        foreach (var (label, values) in series.Where(s => s.Values.Count > 0))
-        {
-            var line = plot.Add.Scatter(values.Keys.Select(k => (double)k).ToArray(), values.Values.ToArray());
-            line.LegendText = label;
-            line.Color = Colors.GetColor(index++);
-            line.MarkerSize = 7;
-        }
-
-        if (ideal is { } best && best.Values.Count > 0)
-        {
-            var line = plot.Add.Scatter(best.Values.Keys.Select(k => (double)k).ToArray(), best.Values.Values.ToArray());
-            line.LegendText = best.Label;
-            line.Color = ScottPlot.Colors.Black;
-            line.LinePattern = LinePattern.Dashed;
-            line.MarkerSize = 0;
-        }
-
-        var ns = series.SelectMany(s => s.Values.Keys).Distinct().Order().ToArray();
-        plot.Axes.Bottom.SetTicks(ns.Select(n => (double)n).ToArray(), ns.Select(tickLabel).ToArray());
-        plot.Axes.Margins(bottom: 0.1);
-        plot.Title(title);
-        plot.YLabel(yLabel);
-        plot.ShowLegend(Alignment.UpperRight);
-        Save(plot, path);
     }
 
     private static void AddMarkers(Plot plot, double[] xs, double[] ys, string label, MarkerShape shape, Color color)

@@ -1,5 +1,5 @@
 using LoadBalancer.Experiments.Charts;
-using LoadBalancer.Experiments.Statistics;
+using LoadBalancer.Measurement;
 using LoadBalancer.Experiments.Systems;
 using static LoadBalancer.Experiments.Runs.Markdown;
 

@@ -1,4 +1,5 @@
-using LoadBalancer.Proxy.Hashing;
+using System.Diagnostics.CodeAnalysis;
+using LoadBalancer.Measurement;
 using LoadBalancer.Proxy.Ring;
 
 namespace LoadBalancer.Experiments.Statistics;
@@ -21,42 +22,11 @@ public sealed record BalancingVariant(string Algorithm, string HashFunction)
     public string Label => $"{Algorithm}/{HashFunction}";
 
     /// <summary>
-    /// Builds the proxy's own table for <paramref name="servers"/> with this variant, or returns why it cannot
-    /// (a name this build of the proxy does not know).
+    /// The proxy's own algorithm and hash function for this variant, or why they cannot be made (a name this build of
+    /// the proxy does not know).
     /// </summary>
-    public bool TryBuild(IReadOnlyList<string> servers, out BalancingTable? table, out IHashFunction? hash, out string? error)
-    {
-        var options = new BalancingOptions { Algorithm = Algorithm, HashFunction = HashFunction };
-        try
-        {
-            hash = BalancingAlgorithms.CreateHash(options);
-            var algorithm = BalancingAlgorithms.Create(options);
-            table = algorithm.Build(servers.Select(s => new Upstream(s, new Uri($"http://127.0.0.1/{s}"))), hash);
-            error = null;
-            return true;
-        }
-        catch (ArgumentException ex)
-        {
-            table = null;
-            hash = null;
-            // "Unknown hash function 'X'." without the "(Parameter 'options')" tail.
-            error = ex.ParamName is null ? ex.Message : ex.Message.Replace($" (Parameter '{ex.ParamName}')", "", StringComparison.Ordinal);
-            return false;
-        }
-    }
-
-    /// <summary>The server each of <paramref name="ids"/> maps to in <paramref name="table"/>, as the proxy would pick it.</summary>
-    public static string[] Assign(BalancingTable table, IHashFunction hash, IReadOnlyList<string> ids)
-    {
-        var owners = new string[ids.Count];
-        for (var i = 0; i < ids.Count; i++)
-        {
-            var index = table.Pick(hash.HashKey(ids[i]), []);
-            owners[i] = index < 0 ? "(none)" : table.Members[index].Name;
-        }
-
-        return owners;
-    }
+    public bool TryCreate([NotNullWhen(true)] out Scheme? scheme, [NotNullWhen(false)] out string? error) =>
+        Scheme.TryCreate(Algorithm, HashFunction, out scheme, out error);
 }
 
 /// <summary>Balance and disruption of one variant for N = 2..6, computed on the proxy's own tables in process.</summary>
@@ -75,20 +45,23 @@ public sealed record VariantSweep(
     {
         var balance = new SortedDictionary<int, Distribution>();
         var moved = new SortedDictionary<int, double>();
-        string[]? previous = null;
+        if (!variant.TryCreate(out var scheme, out var error))
+        {
+            return new VariantSweep(variant, balance, moved, error);
+        }
+
+        // The same member objects in every table, as the proxy keeps them across a rebuild: a key moved iff its owner differs.
+        var servers = Scheme.Members(maxServers);
+        var hashes = ids.Select(id => scheme.Hash.HashKey(id)).ToArray();
+        Upstream?[]? previous = null;
         for (var n = minServers; n <= maxServers; n++)
         {
-            var servers = Enumerable.Range(1, n).Select(i => $"server{i}").ToArray();
-            if (!variant.TryBuild(servers, out var table, out var hash, out var error))
-            {
-                return new VariantSweep(variant, balance, moved, error);
-            }
-
-            var owners = BalancingVariant.Assign(table!, hash!, ids);
-            balance[n] = Distribution.FromAnswers(servers, owners);
+            var members = servers[..n];
+            var owners = KeyOwners.Assign(scheme.Build(members), hashes);
+            balance[n] = Distribution.FromOwners(members, owners);
             if (previous is not null)
             {
-                moved[n - 1] = Disruption.MovedFraction(previous, owners);
+                moved[n - 1] = Disruption.MovedFraction(previous, owners, except: null);
             }
 
             previous = owners;

@@ -1,3 +1,5 @@
+using LoadBalancer.Measurement;
+
 namespace LoadBalancer.Experiments.Statistics;
 
 /// <summary>One request as A-3 sees it: when it completed and who answered (null: it failed).</summary>

@@ -3,6 +3,7 @@ using LoadBalancer.Experiments.Load;
 using LoadBalancer.Experiments.Reporting;
 using LoadBalancer.Experiments.Runs;
 using LoadBalancer.Experiments.Statistics;
+using LoadBalancer.Measurement;
 
 namespace LoadBalancer.Tests.Experiments;
 
@@ -50,6 +51,14 @@ public sealed class ExperimentStatisticsTests
         Assert.Equal(0.0, Disruption.MovedFraction([], []));
         Assert.Equal(0.25, Disruption.IdealOnJoin(3));
         Assert.Throws<ArgumentException>(() => Disruption.MovedFraction(["a"], ["a", "b"]));
+    }
+
+    [Fact]
+    public void Disruption_can_leave_out_the_keys_a_leaver_owned()
+    {
+        // `quality`'s "moved on remove, not the leaver's": the keys b owned must move, only a→c and c→a count.
+        Assert.Equal(1.0, Disruption.MovedFraction(["a", "b", "b", "c"], ["c", "c", "a", "a"], except: null));
+        Assert.Equal(0.5, Disruption.MovedFraction(["a", "b", "b", "c"], ["c", "c", "a", "a"], except: "b"));
     }
 
     [Fact]

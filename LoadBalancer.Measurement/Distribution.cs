@@ -1,4 +1,6 @@
-namespace LoadBalancer.Experiments.Statistics;
+using LoadBalancer.Proxy.Ring;
+
+namespace LoadBalancer.Measurement;
 
 /// <summary>
 /// How requests spread over servers: counts per server and the figures that say how even the spread is.
@@ -64,4 +66,11 @@ public sealed class Distribution
 
         return new Distribution(counts);
     }
+
+    /// <summary>
+    /// Builds a distribution over a table's <paramref name="members"/> from the owner of each key (as
+    /// <see cref="KeyOwners.Assign"/> gives them); keys no member could take count under <c>(none)</c>.
+    /// </summary>
+    public static Distribution FromOwners(IEnumerable<Upstream> members, IEnumerable<Upstream?> owners) =>
+        FromAnswers(members.Select(m => m.Name), owners.Select(o => o?.Name ?? "(none)"));
 }

@@ -1,4 +1,4 @@
-namespace LoadBalancer.Experiments.Statistics;
+namespace LoadBalancer.Measurement;
 
 /// <summary>
 /// How many keys change server when membership changes: the cost consistent hashing exists to keep low.
@@ -10,7 +10,15 @@ namespace LoadBalancer.Experiments.Statistics;
 public static class Disruption
 {
     /// <summary>The share of keys (0..1) whose owner differs between <paramref name="before"/> and <paramref name="after"/>.</summary>
-    public static double MovedFraction(IReadOnlyList<string> before, IReadOnlyList<string> after)
+    public static double MovedFraction(IReadOnlyList<string> before, IReadOnlyList<string> after) =>
+        MovedFraction(before, after, except: null);
+
+    /// <summary>
+    /// The share of keys (0..1) whose owner differs between <paramref name="before"/> and <paramref name="after"/>,
+    /// leaving out the keys <paramref name="except"/> owned before (a leaver's keys must move; the others need not).
+    /// </summary>
+    public static double MovedFraction<T>(IReadOnlyList<T?> before, IReadOnlyList<T?> after, T? except)
+        where T : class
     {
         ArgumentNullException.ThrowIfNull(before);
         ArgumentNullException.ThrowIfNull(after);
@@ -24,10 +32,11 @@ public static class Disruption
             return 0;
         }
 
+        var owners = EqualityComparer<T>.Default;
         var moved = 0;
         for (var i = 0; i < before.Count; i++)
         {
-            if (!string.Equals(before[i], after[i], StringComparison.Ordinal))
+            if (!owners.Equals(before[i], after[i]) && (except is null || !owners.Equals(before[i], except)))
             {
                 moved++;
             }

@@ -1,4 +1,4 @@
-namespace LoadBalancer.Experiments.Statistics;
+namespace LoadBalancer.Measurement;
 
 /// <summary>Orders server names naturally: a common prefix, then the number (server2 before server10).</summary>
 public sealed class ServerNameComparer : IComparer<string>
