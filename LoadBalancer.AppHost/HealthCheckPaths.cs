@@ -1,8 +1,8 @@
 namespace LoadBalancer.AppHost;
 
 /// <summary>
-/// The path each project's health check probes. One place for AppHost.cs and the compose generator, which compiles
-/// this file too: Aspire's manifest does not carry health checks.
+/// The path each project's health check probes. One place for the AppHost (LoadBalancerResources.cs) and the compose
+/// generator, which compiles this file too: Aspire's manifest does not carry health checks.
 /// </summary>
 internal static class HealthCheckPaths
 {

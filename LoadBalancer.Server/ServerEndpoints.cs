@@ -15,7 +15,7 @@ public static class ServerEndpoints
     public static IHostApplicationBuilder AddServerOptions(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<ServerOptions>()
-            .BindConfiguration("Server")
+            .BindConfiguration(ServerOptions.SectionName)
             .Configure<IConfiguration>((options, configuration) => options.Id = configuration["SERVER_ID"] ?? options.Id)
             .ValidateDataAnnotations()
             .ValidateOnStart();

@@ -5,6 +5,9 @@ namespace LoadBalancer.Server;
 /// <summary>Identity of one backend server.</summary>
 public sealed class ServerOptions
 {
+    /// <summary>The configuration section (<c>SERVER_ID</c> wins over <c>Server:Id</c>).</summary>
+    public const string SectionName = "Server";
+
     /// <summary>The id shown in <c>/home</c>'s message; the AppHost sets <c>SERVER_ID</c> to 1..N.</summary>
     [Required(AllowEmptyStrings = false)]
     [RegularExpression(@"^[A-Za-z0-9._-]{1,64}$", ErrorMessage = "SERVER_ID must be 1-64 letters, digits, '.', '_' or '-'.")]

@@ -9,7 +9,11 @@ using OpenTelemetry.Trace;
 
 namespace Microsoft.Extensions.Hosting;
 
-/// <summary>Service defaults shared by every LoadBalancer service: telemetry, health endpoints, service discovery.</summary>
+/// <summary>
+/// Service defaults shared by every LoadBalancer service: telemetry and health endpoints. Unlike the Aspire template,
+/// no service discovery: no service here calls another through <c>HttpClient</c> by name (the servers call nobody; the
+/// proxy resolves its members itself and sends with its own invoker), so the proxy registers it for its membership.
+/// </summary>
 public static class ServiceDefaultsExtensions
 {
     /// <summary>Path of the readiness endpoint (all health checks).</summary>
@@ -18,7 +22,7 @@ public static class ServiceDefaultsExtensions
     /// <summary>Path of the liveness endpoint (checks tagged "live").</summary>
     public const string AlivenessEndpointPath = "/alive";
 
-    /// <summary>Adds OpenTelemetry, default health checks and service discovery.</summary>
+    /// <summary>Adds OpenTelemetry and the default health checks.</summary>
     /// <param name="builder">The host builder.</param>
     /// <param name="meters">Extra meter names to export (a custom <c>Meter</c> is invisible otherwise).</param>
     /// <param name="activitySources">Extra activity source names to export.</param>
@@ -27,11 +31,9 @@ public static class ServiceDefaultsExtensions
     {
         builder.ConfigureOpenTelemetry(meters ?? [], activitySources ?? []);
         builder.AddDefaultHealthChecks();
-        builder.Services.AddServiceDiscovery();
 
         // Deliberately no AddStandardResilienceHandler here: it shares one circuit breaker across all
         // hosts (dotnet/extensions #5021), and the proxy keeps its own per-server breakers.
-        builder.Services.ConfigureHttpClientDefaults(http => http.AddServiceDiscovery());
         return builder;
     }
 

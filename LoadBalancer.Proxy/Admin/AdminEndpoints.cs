@@ -2,7 +2,6 @@ using System.Text.Json;
 using LoadBalancer.Proxy.Membership;
 using LoadBalancer.Proxy.Replies;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
 
 namespace LoadBalancer.Proxy.Admin;
 
@@ -27,9 +26,7 @@ public static class AdminEndpoints
     /// <summary>Adds the admin API's options and services.</summary>
     public static IServiceCollection AddLoadBalancerAdmin(this IServiceCollection services)
     {
-        services.AddOptions<AdminOptions>().BindConfiguration(AdminOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
-        services.AddSingleton<IValidateOptions<AdminOptions>, AdminOptionsValidator>();
-        services.AddMetrics();
+        services.AddValidatedOptions<AdminOptions, AdminOptionsValidator>(AdminOptions.SectionName);
         services.AddSingleton<AdminMetrics>();
         services.AddSingleton<AdminAccess>();
         services.AddSingleton<AdminStateFile>();

@@ -22,7 +22,7 @@ internal static class ConnectionLimiting
     /// <summary>Registers the options and the gate, and wraps the transports registered so far (the host registers Kestrel's when it is created).</summary>
     public static IServiceCollection AddConnectionLimiting(this IServiceCollection services)
     {
-        services.AddOptions<ConnectionOptions>().BindConfiguration(ConnectionOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddValidatedOptions<ConnectionOptions>(ConnectionOptions.SectionName);
         services.AddSingleton<ConnectionGate>();
         for (var i = 0; i < services.Count; i++)
         {

@@ -43,9 +43,8 @@ public sealed class HealthOptions
 }
 
 /// <summary>Cross-field rules of <see cref="HealthOptions"/>.</summary>
-public sealed class HealthOptionsValidator : IValidateOptions<HealthOptions>
+internal sealed class HealthOptionsValidator : IValidateOptions<HealthOptions>
 {
-    /// <inheritdoc />
     public ValidateOptionsResult Validate(string? name, HealthOptions options) =>
         options.Timeout > options.Interval
             ? ValidateOptionsResult.Fail($"Health:Timeout ({options.Timeout}) must not exceed Health:Interval ({options.Interval}).")

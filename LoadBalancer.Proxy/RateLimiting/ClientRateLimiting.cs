@@ -16,7 +16,7 @@ internal static class ClientRateLimiting
     /// <summary>Registers the options and, when enabled, the limiter.</summary>
     public static IServiceCollection AddClientRateLimiting(this IServiceCollection services)
     {
-        services.AddOptions<RateLimitOptions>().BindConfiguration(RateLimitOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddValidatedOptions<RateLimitOptions>(RateLimitOptions.SectionName);
         services.AddRateLimiter(_ => { });
         services.AddOptions<RateLimiterOptions>().Configure<IOptions<RateLimitOptions>>((limiter, configured) =>
         {
@@ -42,12 +42,14 @@ internal static class ClientRateLimiting
     }
 
     /// <summary>Adds the middleware when enabled; call after routing, before the forwarding middleware.</summary>
-    public static void Use(WebApplication app)
+    public static WebApplication UseClientRateLimiting(this WebApplication app)
     {
         if (app.Services.GetRequiredService<IOptions<RateLimitOptions>>().Value.Enabled)
         {
             app.UseRateLimiter();
         }
+
+        return app;
     }
 
     private static ValueTask RejectAsync(OnRejectedContext rejected, RateLimitOptions limit)

@@ -13,7 +13,7 @@ internal static class AccessLog
     /// <summary>The logger category the entries are written under, at Information.</summary>
     public const string Category = "Microsoft.AspNetCore.HttpLogging.HttpLoggingMiddleware";
 
-    /// <summary>Registers HTTP logging with the access log's fields; nothing is logged unless <see cref="Use"/> adds the middleware.</summary>
+    /// <summary>Registers HTTP logging with the access log's fields; nothing is logged unless <see cref="UseAccessLog"/> adds the middleware.</summary>
     public static IServiceCollection AddAccessLog(this IServiceCollection services)
     {
         services.AddHttpLogging(options =>
@@ -37,12 +37,14 @@ internal static class AccessLog
     }
 
     /// <summary>Adds the middleware when <see cref="TelemetryOptions.AccessLog"/> is on.</summary>
-    public static void Use(WebApplication app)
+    public static WebApplication UseAccessLog(this WebApplication app)
     {
         if (app.Services.GetRequiredService<IOptions<TelemetryOptions>>().Value.AccessLog)
         {
             app.UseHttpLogging();
         }
+
+        return app;
     }
 
     /// <summary>Adds the client's address and the member that answered, which HTTP logging has no fields for.</summary>

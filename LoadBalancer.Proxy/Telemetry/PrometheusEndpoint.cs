@@ -27,12 +27,14 @@ internal static class PrometheusEndpoint
     }
 
     /// <summary>Maps the scrape endpoint when the path is configured.</summary>
-    public static void Map(WebApplication app)
+    public static WebApplication MapPrometheusEndpoint(this WebApplication app)
     {
         if (PathFrom(app.Configuration) is { Length: > 0 } path)
         {
             app.MapPrometheusScrapingEndpoint(path);
         }
+
+        return app;
     }
 
     private static string? PathFrom(IConfiguration configuration) =>

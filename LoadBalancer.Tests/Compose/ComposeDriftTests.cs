@@ -31,16 +31,27 @@ public sealed class ComposeDriftTests
     }
 
     [Fact]
+    public async Task A_proxy_setting_added_in_the_AppHost_is_named()
+    {
+        var differences = await AppHostManifest.DriftFromCommittedAsync("Proxy:Balancing:Algorithm=Maglev");
+
+        Assert.Equal(
+            ["services.proxy.environment.Balancing__Algorithm: missing from the compose file (the AppHost has 'Maglev')"],
+            differences);
+    }
+
+    [Fact]
     public async Task A_changed_proxy_variable_is_named()
     {
         var committed = ComposeFile.Parse(await File.ReadAllTextAsync(AppHostManifest.CommittedComposePath));
-        var current = ((YamlScalarNode)committed["services"]["proxy"]["environment"]["Balancing__Algorithm"]).Value;
-        var other = current == "Maglev" ? "BoundedLoad" : "Maglev";
+        var current = ((YamlScalarNode)committed["services"]["proxy"]["environment"]["Forwarding__UpstreamProtocol"]).Value;
+        var other = current == "Http2" ? "Http1" : "Http2";
 
-        var differences = await AppHostManifest.DriftFromCommittedAsync($"Proxy:Balancing:Algorithm={other}");
+        // A setting under Proxy: wins over what the AppHost derives from LoadBalancer:UpstreamProtocol.
+        var differences = await AppHostManifest.DriftFromCommittedAsync($"Proxy:Forwarding:UpstreamProtocol={other}");
 
         Assert.Equal(
-            [$"services.proxy.environment.Balancing__Algorithm: the compose file has '{current}', the AppHost gives '{other}'"],
+            [$"services.proxy.environment.Forwarding__UpstreamProtocol: the compose file has '{current}', the AppHost gives '{other}'"],
             differences);
     }
 

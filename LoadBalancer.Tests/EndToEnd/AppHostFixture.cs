@@ -23,6 +23,9 @@ public class AppHostFixture : IAsyncLifetime
 
     public static IEnumerable<string> ServerNames => Enumerable.Range(1, ServerCount).Select(i => $"server{i}");
 
+    /// <summary>What the AppHost itself logged at Warning and above (Aspire's hosting, DCP, the AppHost's own code).</summary>
+    public Infrastructure.LogCollector AppHostLog { get; } = new();
+
     public async Task InitializeAsync()
     {
         using var cts = new CancellationTokenSource(StartTimeout);
@@ -34,7 +37,8 @@ public class AppHostFixture : IAsyncLifetime
             cts.Token);
         builder.Services.AddLogging(logging => logging
             .SetMinimumLevel(LogLevel.Warning)
-            .AddFilter("Aspire.Hosting.Dcp", LogLevel.Warning));
+            .AddFilter("Aspire.Hosting.Dcp", LogLevel.Warning)
+            .AddProvider(AppHostLog));
         await OnBuildingAsync(builder, cts.Token);
 
         _app = await builder.BuildAsync(cts.Token);

@@ -1,5 +1,5 @@
 using LoadBalancer.Proxy.Forwarding;
-using LoadBalancer.Tests.Compose;
+using LoadBalancer.Tests.Infrastructure;
 using Microsoft.Extensions.Configuration;
 
 namespace LoadBalancer.Tests.Forwarding;
@@ -36,12 +36,18 @@ public sealed class InlineSocketCompletionsTests
     }
 
     [Fact]
-    public void The_proxy_ships_with_inline_completions_on()
+    public void The_proxy_as_shipped_sets_the_switch_in_an_environment_without_it()
     {
+        // The configuration the proxy starts with (its appsettings.json, where the setting is not written: the default
+        // is ForwardingOptions' own), in an environment that does not set the variable.
         var configuration = new ConfigurationBuilder()
-            .AddJsonFile(Path.Combine(AppHostManifest.RepositoryRoot, "LoadBalancer.Proxy", "appsettings.json"), optional: false)
+            .AddJsonFile(Path.Combine(AppContext.BaseDirectory, TestHost.ProxyAppSettings), optional: false)
             .Build();
+        var environment = new Dictionary<string, string>();
 
-        Assert.True(configuration.GetValue<bool>(InlineSocketCompletions.ConfigurationKey));
+        var inline = InlineSocketCompletions.Apply(configuration, name => environment.GetValueOrDefault(name), (name, value) => environment[name] = value);
+
+        Assert.True(inline);
+        Assert.Equal("1", environment[InlineSocketCompletions.EnvironmentVariable]);
     }
 }

@@ -1,0 +1,29 @@
+using LoadBalancer.Proxy.Forwarding;
+using Microsoft.Extensions.Options;
+using OpenTelemetry.Trace;
+
+namespace LoadBalancer.Proxy.Telemetry;
+
+/// <summary>What the proxy records: traces and metrics of every attempt, the access log, Prometheus, the ring page.</summary>
+internal static class TelemetryRegistration
+{
+    /// <summary>
+    /// Registers the proxy's telemetry. <paramref name="configuration"/> is read here because the Prometheus exporter
+    /// joins the meter provider before the container is built (see <see cref="PrometheusEndpoint"/>).
+    /// </summary>
+    public static IServiceCollection AddProxyTelemetry(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddValidatedOptions<TelemetryOptions>(TelemetryOptions.SectionName);
+        // ProxyTelemetry observes every forwarding attempt.
+        services.AddSingleton<ProxyTelemetry>();
+        services.AddSingleton<IForwardingAttemptObserver>(sp => sp.GetRequiredService<ProxyTelemetry>());
+        services.AddAccessLog();
+        services.AddPrometheusEndpoint(configuration);
+        // Applies to whichever tracer provider the host builds (ServiceDefaults' or a test's); none is built here.
+        services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.SetSampler(sp =>
+            sp.GetRequiredService<IOptions<TelemetryOptions>>().Value.TraceSampleRatio is var ratio && ratio < 1
+                ? new ParentBasedSampler(new TraceIdRatioBasedSampler(ratio))
+                : new ParentBasedSampler(new AlwaysOnSampler())));
+        return services;
+    }
+}
