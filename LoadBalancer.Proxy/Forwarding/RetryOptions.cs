@@ -45,7 +45,7 @@ public sealed class RetryOptions
 }
 
 /// <summary>Cross-field rules of <see cref="RetryOptions"/>.</summary>
-public sealed class RetryOptionsValidator : IValidateOptions<RetryOptions>
+internal sealed class RetryOptionsValidator : IValidateOptions<RetryOptions>
 {
     /// <inheritdoc />
     public ValidateOptionsResult Validate(string? name, RetryOptions options) =>
