@@ -4,9 +4,10 @@ namespace LoadBalancer.Proxy.Forwarding;
 
 /// <summary>
 /// Requests the proxy answers itself instead of forwarding, before any member is picked: one that already carries this
-/// proxy's Via entry (a loop, direct or through other proxies: 508 Loop Detected), and <c>OPTIONS *</c>, which the
+/// proxy's Via entry (a loop, direct or through other proxies: 508 Loop Detected); <c>OPTIONS *</c>, which the
 /// HTTP client cannot send as it came (it writes only origin-form targets, so the servers would get <c>OPTIONS /</c>,
-/// another question: 501).
+/// another question: 501); a declared body over the limit (413, see <see cref="RequestBodyErrors"/>); and a path a
+/// server could take for an admin path (400, see <see cref="Admin.AdminPathGuard"/>).
 /// </summary>
 /// <remarks>
 /// A usual request costs a look at its path and its Via. Loops are counted (<c>loadbalancer.forwarding.loops</c>) and
@@ -59,6 +60,16 @@ public sealed partial class ForwardingGuard
         {
             RefusedLoop(context, via.ToString());
             return Replies.Replies.WriteAsync(context, StatusCodes.Status508LoopDetected, _loopBody);
+        }
+
+        if (RequestBodyErrors.DeclaredOverLimit(context, out var bodyLimit))
+        {
+            return RequestBodyErrors.WriteTooLargeAsync(context, bodyLimit, _logger);
+        }
+
+        if (Admin.AdminPathGuard.LooksLikeAdminPath(context.Request.Path.Value, out var adminPath))
+        {
+            return Admin.AdminPathGuard.WriteRefusalAsync(context, adminPath, _logger);
         }
 
         return null;

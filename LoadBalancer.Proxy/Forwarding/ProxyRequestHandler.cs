@@ -99,23 +99,10 @@ public sealed partial class ProxyRequestHandler
     /// <summary>Forwards <paramref name="context"/>'s request to its ring member, or the next ones if that fails.</summary>
     public async Task InvokeAsync(HttpContext context)
     {
-        // Answered here, before any member is picked (no breaker, retry or attempt is involved): a loop, an OPTIONS *,
-        // a declared body over the limit, a path a server could take for an admin path.
+        // Answered here, before any member is picked (no breaker, retry or attempt is involved): see ForwardingGuard.
         if (_guard.Refuse(context) is { } refused)
         {
             await refused.ConfigureAwait(false);
-            return;
-        }
-
-        if (RequestBodyErrors.DeclaredOverLimit(context, out var bodyLimit))
-        {
-            await RequestBodyErrors.WriteTooLargeAsync(context, bodyLimit, _logger).ConfigureAwait(false);
-            return;
-        }
-
-        if (Admin.AdminPathGuard.LooksLikeAdminPath(context.Request.Path.Value, out var adminPath))
-        {
-            await Admin.AdminPathGuard.WriteRefusalAsync(context, adminPath, _logger).ConfigureAwait(false);
             return;
         }
 
