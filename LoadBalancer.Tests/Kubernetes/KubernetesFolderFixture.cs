@@ -16,15 +16,21 @@ internal static class KubernetesFolderFixture
 
     /// <summary>
     /// <c>kubectl kustomize</c> of a copy of <paramref name="folder"/>, its Secrets' env files filled from each
-    /// <c>*.env.example</c> with a throwaway value (the real ones are never committed), as scripts/validate-kubernetes.sh does.
+    /// <c>*.env.example</c> with a throwaway value (the real ones are never committed), as scripts/validate-kubernetes.sh does;
+    /// without <paramref name="secrets"/>, with none at all, as a user who has not written them has.
     /// </summary>
-    public static async Task<(int ExitCode, string Output, string Error)> RenderAsync(string folder)
+    public static async Task<(int ExitCode, string Output, string Error)> RenderAsync(string folder, bool secrets = true)
     {
         var copy = Directory.CreateTempSubdirectory("loadbalancer-kustomize-");
         try
         {
             CopyFolder(folder, copy.FullName);
-            foreach (var example in Directory.EnumerateFiles(copy.FullName, "*.env.example", SearchOption.AllDirectories))
+            foreach (var secret in Directory.EnumerateFiles(copy.FullName, "*.env", SearchOption.AllDirectories))
+            {
+                File.Delete(secret);
+            }
+
+            foreach (var example in secrets ? Directory.EnumerateFiles(copy.FullName, "*.env.example", SearchOption.AllDirectories) : [])
             {
                 var lines = File.ReadAllLines(example).Select(line => line.EndsWith('=') && !line.StartsWith('#') ? line + "throwaway-test-value" : line);
                 File.WriteAllLines(example[..^".example".Length], lines);

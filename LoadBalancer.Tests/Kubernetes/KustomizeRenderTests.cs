@@ -47,30 +47,10 @@ public sealed class KustomizeRenderTests
     [KubectlFact]
     public async Task Without_the_users_admin_key_file_the_folder_does_not_render_and_says_which_file()
     {
-        var copy = Directory.CreateTempSubdirectory("loadbalancer-kustomize-nokey-");
-        try
-        {
-            KubernetesFolderFixture.CopyFolder(KubernetesFolderFixture.CommittedFolder, copy.FullName);
-            foreach (var secret in Directory.EnumerateFiles(copy.FullName, "*.env", SearchOption.AllDirectories))
-            {
-                File.Delete(secret);
-            }
+        var (exitCode, _, error) = await KubernetesFolderFixture.RenderAsync(KubernetesFolderFixture.CommittedFolder, secrets: false);
 
-            var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(KubectlFactAttribute.Kubectl!, ["kustomize", copy.FullName])
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            })!;
-            var error = await process.StandardError.ReadToEndAsync();
-            await process.WaitForExitAsync();
-
-            Assert.NotEqual(0, process.ExitCode);
-            Assert.Contains("admin-key.env", error, StringComparison.Ordinal);
-        }
-        finally
-        {
-            copy.Delete(recursive: true);
-        }
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains("admin-key.env", error, StringComparison.Ordinal);
     }
 
     [KubectlFact]

@@ -1,4 +1,3 @@
-using System.Text;
 using LoadBalancer.ComposeGen.Compose;
 using YamlDotNet.RepresentationModel;
 
@@ -19,17 +18,7 @@ public sealed record KubernetesFile(string Path, string Content)
     public bool IsYaml => Path.EndsWith(".yaml", StringComparison.Ordinal);
 
     /// <summary>A YAML file holding <paramref name="node"/>, under the generated-file header.</summary>
-    public static KubernetesFile Yaml(string path, YamlNode node)
-    {
-        var text = new StringBuilder(Header);
-        using (var writer = new StringWriter(text) { NewLine = "\n" })
-        {
-            new YamlStream(new YamlDocument(node)).Save(writer, assignAnchors: false);
-        }
-
-        var yaml = text.ToString().TrimEnd();
-        return new KubernetesFile(path, (yaml.EndsWith("\n...", StringComparison.Ordinal) ? yaml[..^4] : yaml) + "\n");
-    }
+    public static KubernetesFile Yaml(string path, YamlNode node) => new(path, ComposeFile.ToYaml(node, Header));
 
     /// <summary>A text file written as given.</summary>
     public static KubernetesFile Text(string path, string content) => new(path, content);
