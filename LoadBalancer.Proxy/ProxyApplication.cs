@@ -2,6 +2,7 @@ using LoadBalancer.Proxy.Admin;
 using LoadBalancer.Proxy.Connections;
 using LoadBalancer.Proxy.Forwarding;
 using LoadBalancer.Proxy.Health;
+using LoadBalancer.Proxy.Kubernetes;
 using LoadBalancer.Proxy.Membership;
 using LoadBalancer.Proxy.RateLimiting;
 using LoadBalancer.Proxy.Ring;
@@ -34,7 +35,8 @@ public static class ProxyApplication
         services.AddMetrics();
 
         builder.AddClientConnections();                          // Connections/: Kestrel, the connection limit
-        services.AddMembership();                                // Membership/: discovery, the ring's state
+        var kubernetes = services.AddKubernetesMembership(builder.Configuration); // Kubernetes/: members from EndpointSlices, when enabled
+        services.AddMembership(serviceDiscovery: !kubernetes);   // Membership/: discovery, the ring's state
         services.AddBalancing();                                 // Ring/: algorithm, hash function
         services.AddMemberHealth();                              // Health/: probes, breakers, /health's check
         services.AddForwarding();                                // Forwarding/: key, attempts, retries, hedging

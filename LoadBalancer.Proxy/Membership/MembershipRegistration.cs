@@ -4,7 +4,9 @@ namespace LoadBalancer.Proxy.Membership;
 internal static class MembershipRegistration
 {
     /// <summary>Registers discovery, the ring's state and the membership that keeps it.</summary>
-    public static IServiceCollection AddMembership(this IServiceCollection services)
+    /// <param name="services">The proxy's services.</param>
+    /// <param name="serviceDiscovery">False when another source feeds the ring (Kubernetes/), so that the two do not overwrite each other.</param>
+    public static IServiceCollection AddMembership(this IServiceCollection services, bool serviceDiscovery = true)
     {
         services.AddValidatedOptions<DiscoveryOptions>(DiscoveryOptions.SectionName);
         // The proxy resolves its members itself (ServiceDiscoveryMembershipSource) and sends with its own invoker, so
@@ -13,7 +15,11 @@ internal static class MembershipRegistration
         services.AddSingleton<RingState>();
         services.AddSingleton<MembershipManager>();
         services.AddSingleton<ServiceDiscoveryMembershipSource>();
-        services.AddHostedService(sp => sp.GetRequiredService<ServiceDiscoveryMembershipSource>());
+        if (serviceDiscovery)
+        {
+            services.AddHostedService(sp => sp.GetRequiredService<ServiceDiscoveryMembershipSource>());
+        }
+
         return services;
     }
 }

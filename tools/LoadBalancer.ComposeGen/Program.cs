@@ -1,10 +1,13 @@
 using LoadBalancer.ComposeGen.Compose;
+using LoadBalancer.ComposeGen.Kubernetes;
 using LoadBalancer.ComposeGen.Manifest;
 
-// Usage: LoadBalancer.ComposeGen --manifest <aspire-manifest.json> [--output docker-compose.yml] [--check]
+// Usage: LoadBalancer.ComposeGen --manifest <aspire-manifest.json> [--format compose|kubernetes] [--output docker-compose.yml] [--check]
 // scripts/generate-compose.sh publishes the AppHost's manifest and runs this; see the Plain Docker section of README.md.
+// With --format kubernetes the output is a folder (scripts/generate-kubernetes.sh: deploy/kubernetes; docs/kubernetes.md).
 string? manifestPath = null;
-var outputPath = "docker-compose.yml";
+string? outputPath = null;
+var format = "compose";
 var check = false;
 for (var i = 0; i < args.Length; i++)
 {
@@ -19,8 +22,11 @@ for (var i = 0; i < args.Length; i++)
         case "--check":
             check = true;
             break;
+        case "--format" when i + 1 < args.Length && args[i + 1] is "compose" or "kubernetes":
+            format = args[++i];
+            break;
         default:
-            Console.Error.WriteLine($"Unknown argument '{args[i]}'. Usage: --manifest <aspire-manifest.json> [--output docker-compose.yml] [--check]");
+            Console.Error.WriteLine($"Unknown argument '{args[i]}'. Usage: --manifest <aspire-manifest.json> [--format compose|kubernetes] [--output docker-compose.yml] [--check]");
             return 2;
     }
 }
@@ -31,7 +37,12 @@ if (manifestPath is null)
     return 2;
 }
 
-outputPath = Path.GetFullPath(outputPath);
+if (format == "kubernetes")
+{
+    return KubernetesCommand.Run(AspireManifest.Load(manifestPath), Path.GetFullPath(outputPath ?? "deploy/kubernetes"), check);
+}
+
+outputPath = Path.GetFullPath(outputPath ?? "docker-compose.yml");
 var model = ComposeGenerator.Generate(AspireManifest.Load(manifestPath), repositoryRoot: Path.GetDirectoryName(outputPath)!);
 
 if (check)

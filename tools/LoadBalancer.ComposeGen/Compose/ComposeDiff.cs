@@ -9,14 +9,17 @@ namespace LoadBalancer.ComposeGen.Compose;
 public static class ComposeDiff
 {
     /// <summary>The differences between <paramref name="derived"/> (from the AppHost) and <paramref name="committed"/>.</summary>
-    public static IReadOnlyList<string> Compare(YamlNode derived, YamlNode committed)
+    /// <param name="derived">What the AppHost derives.</param>
+    /// <param name="committed">What is committed.</param>
+    /// <param name="file">How the messages name the committed document (the Kubernetes folder names its files).</param>
+    public static IReadOnlyList<string> Compare(YamlNode derived, YamlNode committed, string file = "the compose file")
     {
         var differences = new List<string>();
-        Compare(derived, committed, "", differences);
+        Compare(derived, committed, "", differences, file);
         return differences;
     }
 
-    private static void Compare(YamlNode derived, YamlNode committed, string path, List<string> differences)
+    private static void Compare(YamlNode derived, YamlNode committed, string path, List<string> differences, string file)
     {
         switch (derived, committed)
         {
@@ -26,17 +29,17 @@ public static class ComposeDiff
                     var child = Join(path, key);
                     if (actual.Children.TryGetValue(key, out var other))
                     {
-                        Compare(value, other, child, differences);
+                        Compare(value, other, child, differences, file);
                     }
                     else
                     {
-                        differences.Add($"{child}: missing from the compose file (the AppHost has {Describe(value)})");
+                        differences.Add($"{child}: missing from {file} (the AppHost has {Describe(value)})");
                     }
                 }
 
                 foreach (var (key, value) in actual.Children.Where(c => !expected.Children.ContainsKey(c.Key)))
                 {
-                    differences.Add($"{Join(path, key)}: in the compose file ({Describe(value)}) but not derived from the AppHost");
+                    differences.Add($"{Join(path, key)}: in {file} ({Describe(value)}) but not derived from the AppHost");
                 }
 
                 break;
@@ -47,15 +50,15 @@ public static class ComposeDiff
                     var child = $"{path}[{i}]";
                     if (i >= actual.Children.Count)
                     {
-                        differences.Add($"{child}: missing from the compose file (the AppHost has {Describe(expected.Children[i])})");
+                        differences.Add($"{child}: missing from {file} (the AppHost has {Describe(expected.Children[i])})");
                     }
                     else if (i >= expected.Children.Count)
                     {
-                        differences.Add($"{child}: in the compose file ({Describe(actual.Children[i])}) but not derived from the AppHost");
+                        differences.Add($"{child}: in {file} ({Describe(actual.Children[i])}) but not derived from the AppHost");
                     }
                     else
                     {
-                        Compare(expected.Children[i], actual.Children[i], child, differences);
+                        Compare(expected.Children[i], actual.Children[i], child, differences, file);
                     }
                 }
 
@@ -64,13 +67,13 @@ public static class ComposeDiff
             case (YamlScalarNode expected, YamlScalarNode actual):
                 if (!string.Equals(expected.Value, actual.Value, StringComparison.Ordinal))
                 {
-                    differences.Add($"{path}: the compose file has '{actual.Value}', the AppHost gives '{expected.Value}'");
+                    differences.Add($"{path}: {file} has '{actual.Value}', the AppHost gives '{expected.Value}'");
                 }
 
                 break;
 
             default:
-                differences.Add($"{path}: the compose file has {Describe(committed)}, the AppHost gives {Describe(derived)}");
+                differences.Add($"{path}: {file} has {Describe(committed)}, the AppHost gives {Describe(derived)}");
                 break;
         }
     }

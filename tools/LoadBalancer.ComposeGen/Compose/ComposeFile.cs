@@ -16,15 +16,18 @@ public static class ComposeFile
         "# a test fails when this file no longer matches the AppHost. See the Plain Docker section of README.md.\n";
 
     /// <summary>The compose file's text.</summary>
-    public static string ToYaml(ComposeModel model)
+    public static string ToYaml(ComposeModel model) => ToYaml(model.Document, Header);
+
+    /// <summary>The YAML text of <paramref name="node"/> under the comment lines <paramref name="header"/>.</summary>
+    public static string ToYaml(YamlNode node, string header)
     {
-        var text = new StringBuilder(Header);
+        var text = new StringBuilder(header);
         using (var writer = new StringWriter(text) { NewLine = "\n" })
         {
-            new YamlStream(new YamlDocument(model.Document)).Save(writer, assignAnchors: false);
+            new YamlStream(new YamlDocument(node)).Save(writer, assignAnchors: false);
         }
 
-        // YamlStream closes the document with an explicit end marker, which compose does not need.
+        // YamlStream closes the document with an explicit end marker, which neither compose nor kustomize needs.
         var yaml = text.ToString().TrimEnd();
         return (yaml.EndsWith("\n...", StringComparison.Ordinal) ? yaml[..^4] : yaml) + "\n";
     }

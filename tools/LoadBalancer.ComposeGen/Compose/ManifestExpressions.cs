@@ -19,15 +19,12 @@ internal sealed partial class ManifestExpressions(IReadOnlyDictionary<string, Ma
     public string Translate(string value, string owner, ISet<string> references, ISet<string> parameters)
     {
         var result = new StringBuilder();
-        var last = 0;
-        foreach (Match match in Expression().Matches(value))
+        foreach (var part in ManifestValue.Split(value))
         {
-            result.Append(Literal(value[last..match.Index]));
-            result.Append(Resolve(match.Groups["resource"].Value, match.Groups["path"].Value, owner, references, parameters));
-            last = match.Index + match.Length;
+            result.Append(part.Resource is null ? Literal(part.Text) : Resolve(part.Resource, part.Path!, owner, references, parameters));
         }
 
-        return result.Append(Literal(value[last..])).ToString();
+        return result.ToString();
     }
 
     // In compose a '$' starts a variable, so literal text doubles it.
@@ -80,9 +77,6 @@ internal sealed partial class ManifestExpressions(IReadOnlyDictionary<string, Ma
     private static NotSupportedException Unsupported(string owner, string name, string path, string why) =>
         new($"Resource '{owner}': cannot translate '{{{name}.{path}}}' to compose: {why}. " +
             "ComposeGen maps project endpoints and parameters only (see the Plain Docker section of README.md).");
-
-    [GeneratedRegex(@"\{(?<resource>[A-Za-z0-9_-]+)\.(?<path>[A-Za-z0-9_.-]+)\}")]
-    private static partial Regex Expression();
 
     [GeneratedRegex("[^A-Za-z0-9_]")]
     private static partial Regex NotVariableCharacter();
