@@ -3,6 +3,7 @@ using LoadBalancer.Proxy.Connections;
 using LoadBalancer.Proxy.Forwarding;
 using LoadBalancer.Proxy.Health;
 using LoadBalancer.Proxy.Membership;
+using LoadBalancer.Proxy.Provisioning;
 using LoadBalancer.Proxy.RateLimiting;
 using LoadBalancer.Proxy.Ring;
 using LoadBalancer.Proxy.Telemetry;
@@ -34,7 +35,9 @@ public static class ProxyApplication
         services.AddMetrics();
 
         builder.AddClientConnections();                          // Connections/: Kestrel, the connection limit
-        services.AddMembership();                                // Membership/: discovery, the ring's state
+        var engine = ProvisioningRegistration.UsesEngine(builder.Configuration);
+        services.AddMembership(discovery: !engine);              // Membership/: discovery, the ring's state
+        services.AddProvisioning(engine);                        // Provisioning/: the engine that runs servers, if any
         services.AddBalancing();                                 // Ring/: algorithm, hash function
         services.AddMemberHealth();                              // Health/: probes, breakers, /health's check
         services.AddForwarding();                                // Forwarding/: key, attempts, retries, hedging

@@ -133,18 +133,25 @@ public sealed partial class MembershipManager
                     $"<Error> Cannot remove {count} instance(s): the ring has {active.Count} and at least one must stay");
             }
 
-            // The rest at random, as the assignment says; sorted first so a seeded random gives the same choice.
-            var pool = active.Where(name => !chosen.Contains(name)).Order(StringComparer.Ordinal).ToArray();
-            var rest = count - chosen.Count;
-            for (var i = 0; i < rest; i++)
-            {
-                var pick = random.Next(i, pool.Length);
-                (pool[i], pool[pick]) = (pool[pick], pool[i]);
-                chosen.Add(pool[i]);
-            }
-
+            PickAtRandom(active, chosen, count, random);
             removed.UnionWith(chosen);
             return Commit(_added, removed, chosen);
+        }
+    }
+
+    /// <summary>
+    /// Adds members of <paramref name="active"/> not yet <paramref name="chosen"/> at random until it holds
+    /// <paramref name="count"/>, as the assignment's <c>/rm</c> does; sorted first so a seeded random gives the same choice.
+    /// </summary>
+    internal static void PickAtRandom(IEnumerable<string> active, List<string> chosen, int count, Random random)
+    {
+        var pool = active.Where(name => !chosen.Contains(name)).Order(StringComparer.Ordinal).ToArray();
+        var rest = count - chosen.Count;
+        for (var i = 0; i < rest; i++)
+        {
+            var pick = random.Next(i, pool.Length);
+            (pool[i], pool[pick]) = (pool[pick], pool[i]);
+            chosen.Add(pool[i]);
         }
     }
 
