@@ -83,8 +83,9 @@ internal static partial class LoadBalancerResources
             var server = builder.AddServer(id, options.ProxiedServers);
             if (pool is not null)
             {
-                var name = server.Resource.Name;
-                server.WithEnvironment(context => context.EnvironmentVariables["SERVER_ID"] = pool.NameOf(name));
+                // Under the id it started with (server2 answers "Hello from Server: 2"), or the name /add gave it.
+                var (name, ownId) = (server.Resource.Name, id.ToString(CultureInfo.InvariantCulture));
+                server.WithEnvironment(context => context.EnvironmentVariables["SERVER_ID"] = pool.NameOf(name) is var ring && ring != name ? ring : ownId);
                 if (id > options.Servers)
                 {
                     server.WithExplicitStart();

@@ -55,7 +55,7 @@ public sealed partial class MembershipManager
                 else if (!IsKnown(name, added))
                 {
                     return MembershipEdit.Refused(StatusCodes.Status404NotFound,
-                        $"<Error> Unknown server '{target.Hostname}': service discovery does not list it and it was never added; give its http(s) address to add a new server");
+                        $"<Error> Unknown server '{target.Hostname}': service discovery does not list it, it was never added, and this proxy cannot start servers (Provisioning:Engine is None); give its http(s) address to add a new server");
                 }
 
                 if (active.Contains(name))
@@ -84,7 +84,7 @@ public sealed partial class MembershipManager
                 {
                     return MembershipEdit.Refused(StatusCodes.Status400BadRequest,
                         $"<Error> Only {inactive.Count + chosen.Count} of {count} new instances could be added: the proxy knows {inactive.Count} inactive server(s) " +
-                        "besides those named and does not start servers itself (the AppHost or compose does); name new servers by their http(s) address");
+                        "besides those named and cannot start servers (Provisioning:Engine is None); name new servers by their http(s) address");
                 }
 
                 foreach (var name in inactive.Take(missing))
