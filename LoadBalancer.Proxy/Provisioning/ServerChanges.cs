@@ -98,7 +98,9 @@ internal sealed partial class ServerChanges(
             var name = target.Name;
             if (!active.Contains(name, StringComparer.Ordinal))
             {
-                return MembershipEdit.Refused(StatusCodes.Status404NotFound, $"<Error> Unknown server '{target.Hostname}': it is not in the ring");
+                return membership.Known.Any(server => server.Name == name)
+                    ? MembershipEdit.Refused(StatusCodes.Status409Conflict, $"<Error> Server '{target.Hostname}' is not in the ring (removed already)")
+                    : MembershipEdit.Refused(StatusCodes.Status404NotFound, $"<Error> Unknown server '{target.Hostname}'");
             }
 
             chosen.Add(name);
