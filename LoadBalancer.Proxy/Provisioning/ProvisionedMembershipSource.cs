@@ -82,8 +82,10 @@ internal sealed partial class ProvisionedMembershipSource(
             servers[server.Name] = _h2c && server.H2c is not null ? server.H2c : server.Http;
         }
 
-        membership.SetDiscovered(servers);
+        // Known as the engine's before the table shows them, so a /rm right after the /add that waited for the table
+        // stops them through the engine.
         _last = new Applied(list.Version, servers.Keys.ToHashSet(StringComparer.Ordinal));
+        membership.SetDiscovered(servers);
         LogListed(logger, list.Version, servers.Count);
     }
 
