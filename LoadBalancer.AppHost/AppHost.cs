@@ -1,29 +1,34 @@
 using LoadBalancer.AppHost;
 
-// The system (see the README's picture): N servers, the proxy in front of them, the admin key it is managed with.
+// The system (see the README's picture): the servers, the proxy in front of them, the admin key it is managed with.
 var builder = DistributedApplication.CreateBuilder(args);
 var options = AppHostOptions.Read(builder.Configuration);
 
 var adminKey = builder.AddAdminKey();
 
-var proxy = builder.AddProxy(options.ProxyPort, adminKey)
+var proxy = builder.AddProxy(options.ProxyPort, options.ProxyReplicas, adminKey)
     .WithUpstreamProtocol(options.UpstreamProtocol)
     .WithProxySettings(builder.Configuration.GetSection("Proxy"));
 
 // N distinct resources rather than WithReplicas: replicas would hide behind one DCP endpoint that balances per
-// connection, and the ring must see every server as a member of its own.
-for (var id = 1; id <= options.Servers; id++)
+// connection, and the ring must see every server as a member of its own. When run, the pool holds MaxServers of them:
+// the first N start with the AppHost, the others when POST /add asks for servers (a deployment gets the N only).
+var pool = builder.AddServerPool(options);
+foreach (var server in pool.Slots)
 {
-    var server = builder.AddServer(id, options.ProxiedServers)
-        // Dashboard commands: take the server out of the proxy's ring and put it back (the admin API, with the key).
-        .WithRingCommands(proxy.GetEndpoint("http"), adminKey.Resource);
-
-    proxy.WithReference(server).WaitFor(server);
+    // Dashboard commands: stop the server through the proxy's admin API (/rm) and start it again (/add), with the key.
+    server.WithRingCommands(proxy.GetEndpoint("http"), adminKey.Resource, pool.NameOf);
+    if (pool.StartsWithAppHost(server))
+    {
+        proxy.WithReference(server).WaitFor(server);
+    }
 }
+
+proxy.WithServerPool(pool);
 
 if (options.RespawnServers)
 {
-    builder.AddServerSupervisor(options.Servers);
+    builder.AddServerSupervisor(pool.Resources);
 }
 
 builder.Build().Run();

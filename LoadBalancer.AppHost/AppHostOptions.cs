@@ -13,6 +13,21 @@ public sealed class AppHostOptions
     [Range(1, 64)]
     public int Servers { get; set; } = 3;
 
+    /// <summary>
+    /// How many servers there can be at most: <see cref="Servers"/> start with the AppHost, the rest up to this many
+    /// are declared but not started (shown as such in the dashboard) until <c>POST /add</c> starts them
+    /// (docs/admin-api.md, "Starting and stopping servers").
+    /// </summary>
+    [Range(1, 64)]
+    public int MaxServers { get; set; } = 16;
+
+    /// <summary>
+    /// How many proxy processes run behind the proxy's port. With more than one, DCP's endpoint proxy takes the port and
+    /// spreads connections over them; every replica builds the same table from the AppHost's server pool.
+    /// </summary>
+    [Range(1, 8)]
+    public int ProxyReplicas { get; set; } = 1;
+
     /// <summary>The host port the proxy listens on.</summary>
     [Range(1, 65535)]
     public int ProxyPort { get; set; } = 5000;
@@ -47,6 +62,12 @@ public sealed class AppHostOptions
         {
             throw new InvalidOperationException(
                 $"Invalid '{SectionName}' settings: {string.Join("; ", results.Select(r => $"{string.Join(",", r.MemberNames)}: {r.ErrorMessage}"))}");
+        }
+
+        if (options.MaxServers < options.Servers)
+        {
+            throw new InvalidOperationException(
+                $"Invalid '{SectionName}' settings: MaxServers ({options.MaxServers}) must be at least Servers ({options.Servers}).");
         }
 
         return options;

@@ -1,4 +1,5 @@
 using System.Globalization;
+using LoadBalancer.AppHost.Provisioning;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -21,12 +22,14 @@ internal static partial class LoadBalancerResources
 
     /// <summary>
     /// The proxy, on a fixed port straight on the process (no DCP hop in front of it), with its key, its health check
-    /// and the live ring page linked from its resource.
+    /// and the live ring page linked from its resource. With more than one replica, DCP's endpoint proxy holds the port
+    /// and spreads connections over the replicas (each on a port of its own).
     /// </summary>
     public static IResourceBuilder<ProjectResource> AddProxy(
-        this IDistributedApplicationBuilder builder, int port, IResourceBuilder<ParameterResource> adminKey) =>
+        this IDistributedApplicationBuilder builder, int port, int replicas, IResourceBuilder<ParameterResource> adminKey) =>
         builder.AddProject<Projects.LoadBalancer_Proxy>("proxy", launchProfileName: null)
-            .WithHttpEndpoint(port: port, name: "http", isProxied: false)
+            .WithHttpEndpoint(port: port, name: "http", isProxied: replicas > 1)
+            .WithReplicas(replicas)
             .WithPlainHttp()
             .WithHttpHealthCheck(HealthCheckPaths.Default)
             .WithUrlForEndpoint("http", _ => new ResourceUrlAnnotation { Url = "/ring/view", DisplayText = "Ring (live)" })
@@ -64,6 +67,60 @@ internal static partial class LoadBalancerResources
     }
 
     /// <summary>
+    /// Declares the servers: when the AppHost runs, <c>MaxServers</c> slots of which the first <c>Servers</c> start with
+    /// it and the others wait, not started, for <c>POST /add</c>; each slot's server answers under the ring name it was
+    /// started with (<c>SERVER_ID</c>, shown in the dashboard's details). In publish mode only the first <c>Servers</c>.
+    /// </summary>
+    public static ServerPoolResources AddServerPool(this IDistributedApplicationBuilder builder, AppHostOptions options)
+    {
+        var count = builder.ExecutionContext.IsPublishMode ? options.Servers : options.MaxServers;
+        var slots = new List<IResourceBuilder<ProjectResource>>(count);
+        var pool = builder.ExecutionContext.IsPublishMode
+            ? null
+            : new ServerPool(Enumerable.Range(1, count).Select(id => $"server{id}").ToArray(), options.Servers);
+        for (var id = 1; id <= count; id++)
+        {
+            var server = builder.AddServer(id, options.ProxiedServers);
+            if (pool is not null)
+            {
+                // Under the id it started with (server2 answers "Hello from Server: 2"), or the name /add gave it.
+                var (name, ownId) = (server.Resource.Name, id.ToString(CultureInfo.InvariantCulture));
+                server.WithEnvironment(context => context.EnvironmentVariables["SERVER_ID"] = pool.NameOf(name) is var ring && ring != name ? ring : ownId);
+                if (id > options.Servers)
+                {
+                    server.WithExplicitStart();
+                }
+            }
+
+            slots.Add(server);
+        }
+
+        var resources = new ServerPoolResources(slots, options.Servers, pool);
+        resources.Register(builder.Services);
+        return resources;
+    }
+
+    /// <summary>
+    /// Points the proxy at the AppHost's provisioning API (address and key, known once the AppHost runs), so that its
+    /// membership is the pool's list and <c>/add</c>, <c>/rm</c> start and stop servers. Nothing in publish mode.
+    /// </summary>
+    public static IResourceBuilder<ProjectResource> WithServerPool(this IResourceBuilder<ProjectResource> proxy, ServerPoolResources pool)
+    {
+        if (pool.Pool is null)
+        {
+            return proxy;
+        }
+
+        return proxy.WithEnvironment(async context =>
+        {
+            var api = context.ExecutionContext.Services.GetRequiredService<ProvisioningApi>();
+            context.EnvironmentVariables["Provisioning__Engine"] = "AppHost";
+            context.EnvironmentVariables["Provisioning__Address"] = (await api.GetAddressAsync().ConfigureAwait(false)).ToString();
+            context.EnvironmentVariables["Provisioning__Key"] = api.Key;
+        });
+    }
+
+    /// <summary>
     /// Which endpoint of each server the proxy routes to, and in which HTTP version: for <c>Http2</c>, each server's
     /// <c>h2c</c> endpoint. The AppHost's default differs from the proxy's own on purpose (docs/configuration.md, AppHost).
     /// </summary>
@@ -91,11 +148,8 @@ internal static partial class LoadBalancerResources
     }
 
     /// <summary>Starts a server that crashes or exits on its own again; one stopped on purpose stays stopped (see <see cref="ServerSupervisor"/>).</summary>
-    public static void AddServerSupervisor(this IDistributedApplicationBuilder builder, int servers)
-    {
-        var names = Enumerable.Range(1, servers).Select(i => $"server{i}").ToHashSet(StringComparer.Ordinal);
-        builder.Services.AddHostedService(sp => ActivatorUtilities.CreateInstance<ServerSupervisor>(sp, (IReadOnlySet<string>)names));
-    }
+    public static void AddServerSupervisor(this IDistributedApplicationBuilder builder, IReadOnlySet<string> servers) =>
+        builder.Services.AddHostedService(sp => ActivatorUtilities.CreateInstance<ServerSupervisor>(sp, servers));
 
     /// <summary>
     /// Every endpoint here is plain http by design (the proxy terminates TLS when configured to, see

@@ -6,9 +6,10 @@ using Microsoft.Extensions.DependencyInjection;
 namespace LoadBalancer.AppHost;
 
 /// <summary>
-/// Dashboard commands on each server: take it out of the proxy's ring and put it back, through the proxy's admin API
-/// (<c>DELETE /rm</c>, <c>POST /add</c>) with the generated admin key, so an operator can drain a server without
-/// copying the key into curl. The server keeps running; only routing changes.
+/// Dashboard commands on each server: remove it and add it back, through the proxy's admin API (<c>DELETE /rm</c>,
+/// <c>POST /add</c>) with the generated admin key, so an operator can do what a client of the API does without copying
+/// the key into curl. Under the AppHost the proxy starts and stops servers through the AppHost's pool, so remove drains
+/// the server and stops it, and add starts it again under the same ring name.
 /// </summary>
 internal static class RingCommands
 {
@@ -21,23 +22,23 @@ internal static class RingCommands
     // Name, label, admin call, what it does, dashboard icon.
     private static readonly (string Name, string Label, HttpMethod Method, string Path, string Description, string Icon)[] Commands =
     [
-        (Remove, "Take out of the ring", HttpMethod.Delete, "/rm",
-            "The proxy stops routing to this server (DELETE /rm); its keys move to the next servers on the ring. The server keeps running.", "ArrowExit"),
-        (Add, "Put back in the ring", HttpMethod.Post, "/add",
-            "The proxy routes to this server again (POST /add); exactly the keys it had come back.", "ArrowEnter"),
+        (Remove, "Remove (DELETE /rm)", HttpMethod.Delete, "/rm",
+            "The proxy drains this server and the AppHost stops it (DELETE /rm); its keys move to the next servers on the ring.", "ArrowExit"),
+        (Add, "Add (POST /add)", HttpMethod.Post, "/add",
+            "The AppHost starts this server again under its ring name and the proxy routes to it once healthy (POST /add); exactly the keys it had come back.", "ArrowEnter"),
     ];
 
     /// <summary>Adds both commands to <paramref name="server"/>.</summary>
     public static IResourceBuilder<ProjectResource> WithRingCommands(
-        this IResourceBuilder<ProjectResource> server, EndpointReference proxyEndpoint, ParameterResource adminKey)
+        this IResourceBuilder<ProjectResource> server, EndpointReference proxyEndpoint, ParameterResource adminKey, Func<string, string> ringName)
     {
-        var name = server.Resource.Name;
+        var resource = server.Resource.Name;
         foreach (var command in Commands)
         {
             server.WithCommand(
                 command.Name,
                 command.Label,
-                context => SendAsync(context, proxyEndpoint, adminKey, command.Method, command.Path, name),
+                context => SendAsync(context, proxyEndpoint, adminKey, command.Method, command.Path, ringName(resource)),
                 new CommandOptions { Description = command.Description, IconName = command.Icon });
         }
 

@@ -4,6 +4,7 @@ using LoadBalancer.Proxy.Forwarding;
 using LoadBalancer.Proxy.Health;
 using LoadBalancer.Proxy.Kubernetes;
 using LoadBalancer.Proxy.Membership;
+using LoadBalancer.Proxy.Provisioning;
 using LoadBalancer.Proxy.RateLimiting;
 using LoadBalancer.Proxy.Ring;
 using LoadBalancer.Proxy.Telemetry;
@@ -36,7 +37,9 @@ public static class ProxyApplication
 
         builder.AddClientConnections();                          // Connections/: Kestrel, the connection limit
         var kubernetes = services.AddKubernetesMembership(builder.Configuration); // Kubernetes/: members from EndpointSlices, when enabled
-        services.AddMembership(serviceDiscovery: !kubernetes);   // Membership/: discovery, the ring's state
+        var engine = ProvisioningRegistration.UsesEngine(builder.Configuration);
+        services.AddMembership(serviceDiscovery: !kubernetes && !engine); // Membership/: discovery, the ring's state
+        services.AddProvisioning(engine);                        // Provisioning/: the engine that runs servers, if any
         services.AddBalancing();                                 // Ring/: algorithm, hash function
         services.AddMemberHealth();                              // Health/: probes, breakers, /health's check
         services.AddForwarding();                                // Forwarding/: key, attempts, retries, hedging

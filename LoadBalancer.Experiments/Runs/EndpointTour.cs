@@ -16,12 +16,14 @@ public sealed record EndpointCall(string Endpoint, string Request, string Expect
 /// <summary>
 /// A-3's tour of every endpoint through the proxy: <c>/home</c> and <c>/heartbeat</c> (forwarded to a server),
 /// <c>/rep</c>, <c>/rm</c> and <c>/add</c> (a member taken out and brought back, by name and by count alone), the
-/// assignment's two 400s of <c>/add</c> and <c>/rm</c>, an admin call without the key, and an unknown path. Each
+/// assignment's two 400s of <c>/add</c> and <c>/rm</c>, an admin call without the key, and an unknown path; where the
+/// proxy can start servers, also the assignment's own <c>/add</c> of <c>S5</c> and <c>S4</c> and their removal. Each
 /// answer is checked against the assignment's shapes; the ring ends as it started.
 /// </summary>
 /// <param name="client">A client whose base address is the proxy (a loopback address).</param>
 /// <param name="adminKey">The proxy's admin key, or null when it has none (then it accepts loopback callers).</param>
-public sealed class EndpointTour(HttpClient client, string? adminKey)
+/// <param name="startsServers">Whether the proxy starts servers for <c>/add</c> (an engine runs them: the AppHost's pool).</param>
+public sealed class EndpointTour(HttpClient client, string? adminKey, bool startsServers = false)
 {
     /// <summary>The assignment's error when <c>/add</c> names more hostnames than <c>n</c>.</summary>
     public const string TooManyToAdd = "<Error> Length of hostname list is more than newly added instances";
@@ -56,6 +58,13 @@ public sealed class EndpointTour(HttpClient client, string? adminKey)
         {
             calls.Add(await CallAsync(HttpMethod.Get, "/rep", null, null, "401: no `Authorization: Bearer <key>`",
                 (status, body, _) => status == 401 && Status(body) == "failure", cancellationToken).ConfigureAwait(false));
+        }
+
+        if (startsServers)
+        {
+            var grown = all.Append("S4").Append("S5").Order(StringComparer.Ordinal).ToArray();
+            calls.Add(await AdminAsync(HttpMethod.Post, "/add", """{"n":2,"hostnames":["S5","S4"]}""", $"200, N={grown.Length}: S5 and S4 started", Replicas(grown), cancellationToken).ConfigureAwait(false));
+            calls.Add(await AdminAsync(HttpMethod.Delete, "/rm", """{"n":2,"hostnames":["S5","S4"]}""", $"200, N={all.Length}: S5 and S4 stopped", Replicas(all), cancellationToken).ConfigureAwait(false));
         }
 
         var others = all[..^1];

@@ -35,7 +35,8 @@ public static class ExperimentA3
         IReadOnlyList<EndpointCall> calls;
         using (var admin = LoadGenerator.CreateClient(system.ProxyAddress, 1))
         {
-            calls = await new EndpointTour(admin, system.AdminKey).RunAsync(system.Servers, cancellationToken).ConfigureAwait(false);
+            // The AppHost's pool starts servers for /add: the tour adds S5 and S4 as the assignment does, and removes them.
+            calls = await new EndpointTour(admin, system.AdminKey, startsServers: true).RunAsync(system.Servers, cancellationToken).ConfigureAwait(false);
         }
 
         step.Advance();

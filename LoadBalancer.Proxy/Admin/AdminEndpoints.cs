@@ -50,6 +50,7 @@ public static class AdminEndpoints
 /// <summary>Answers admin calls: access check, method check, body, membership change, reply, log and metrics.</summary>
 internal sealed partial class AdminHandler(
     MembershipManager membership,
+    Provisioning.ServerChanges changes,
     AdminAccess access,
     AdminRequestReader reader,
     IRandomFactory randomFactory,
@@ -73,13 +74,14 @@ internal sealed partial class AdminHandler(
     public Task AddAsync(HttpContext context) => HandleAsync(context, "add", HttpMethods.Post, async request =>
     {
         var change = await reader.ReadAsync(request, TooManyToAdd).ConfigureAwait(false);
-        return Applied(request.HttpContext, "add", membership.Add(change.Targets, change.N));
+        return Applied(request.HttpContext, "add", await changes.AddAsync(change.Targets, change.N, request.HttpContext.RequestAborted).ConfigureAwait(false));
     });
 
     public Task RemoveAsync(HttpContext context) => HandleAsync(context, "rm", HttpMethods.Delete, async request =>
     {
         var change = await reader.ReadAsync(request, TooManyToRemove).ConfigureAwait(false);
-        return Applied(request.HttpContext, "rm", membership.Remove(change.Targets, change.N, randomFactory.Create()));
+        return Applied(request.HttpContext, "rm",
+            await changes.RemoveAsync(change.Targets, change.N, randomFactory.Create(), request.HttpContext.RequestAborted).ConfigureAwait(false));
     });
 
     private IReadOnlyList<string> Applied(HttpContext context, string endpoint, MembershipEdit edit)

@@ -55,7 +55,7 @@ public sealed partial class MembershipManager
                 else if (!IsKnown(name, added))
                 {
                     return MembershipEdit.Refused(StatusCodes.Status404NotFound,
-                        $"<Error> Unknown server '{target.Hostname}': service discovery does not list it and it was never added; give its http(s) address to add a new server");
+                        $"<Error> Unknown server '{target.Hostname}': service discovery does not list it, it was never added, and this proxy cannot start servers (Provisioning:Engine is None); give its http(s) address to add a new server");
                 }
 
                 if (active.Contains(name))
@@ -84,7 +84,7 @@ public sealed partial class MembershipManager
                 {
                     return MembershipEdit.Refused(StatusCodes.Status400BadRequest,
                         $"<Error> Only {inactive.Count + chosen.Count} of {count} new instances could be added: the proxy knows {inactive.Count} inactive server(s) " +
-                        "besides those named and does not start servers itself (the AppHost or compose does); name new servers by their http(s) address");
+                        "besides those named and cannot start servers (Provisioning:Engine is None); name new servers by their http(s) address");
                 }
 
                 foreach (var name in inactive.Take(missing))
@@ -133,18 +133,25 @@ public sealed partial class MembershipManager
                     $"<Error> Cannot remove {count} instance(s): the ring has {active.Count} and at least one must stay");
             }
 
-            // The rest at random, as the assignment says; sorted first so a seeded random gives the same choice.
-            var pool = active.Where(name => !chosen.Contains(name)).Order(StringComparer.Ordinal).ToArray();
-            var rest = count - chosen.Count;
-            for (var i = 0; i < rest; i++)
-            {
-                var pick = random.Next(i, pool.Length);
-                (pool[i], pool[pick]) = (pool[pick], pool[i]);
-                chosen.Add(pool[i]);
-            }
-
+            PickAtRandom(active, chosen, count, random);
             removed.UnionWith(chosen);
             return Commit(_added, removed, chosen);
+        }
+    }
+
+    /// <summary>
+    /// Adds members of <paramref name="active"/> not yet <paramref name="chosen"/> at random until it holds
+    /// <paramref name="count"/>, as the assignment's <c>/rm</c> does; sorted first so a seeded random gives the same choice.
+    /// </summary>
+    internal static void PickAtRandom(IEnumerable<string> active, List<string> chosen, int count, Random random)
+    {
+        var pool = active.Where(name => !chosen.Contains(name)).Order(StringComparer.Ordinal).ToArray();
+        var rest = count - chosen.Count;
+        for (var i = 0; i < rest; i++)
+        {
+            var pick = random.Next(i, pool.Length);
+            (pool[i], pool[pick]) = (pool[pick], pool[i]);
+            chosen.Add(pool[i]);
         }
     }
 

@@ -5,7 +5,7 @@ internal static class MembershipRegistration
 {
     /// <summary>Registers discovery, the ring's state and the membership that keeps it.</summary>
     /// <param name="services">The proxy's services.</param>
-    /// <param name="serviceDiscovery">False when another source feeds the ring (Kubernetes/), so that the two do not overwrite each other.</param>
+    /// <param name="serviceDiscovery">False when another source feeds the ring (Kubernetes/, or an engine that runs the servers: Provisioning/), so that the two do not overwrite each other.</param>
     public static IServiceCollection AddMembership(this IServiceCollection services, bool serviceDiscovery = true)
     {
         services.AddValidatedOptions<DiscoveryOptions>(DiscoveryOptions.SectionName);

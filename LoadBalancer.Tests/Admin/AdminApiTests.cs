@@ -155,11 +155,11 @@ public sealed class AdminApiTests
         { "/add", """{"n":1,"hostnames":[" "]}""", 400, "<Error> Each hostname must be a non-empty string of at most 2048 characters" },
         { "/rm", """{"n":2,"hostnames":["server1","server1"]}""", 400, "<Error> Hostname 'server1' is given twice" },
         { "/rm", """{"n":1,"hostnames":["server9"]}""", 404, "<Error> Unknown server 'server9'" },
-        { "/add", """{"n":1,"hostnames":["server9"]}""", 404, "<Error> Unknown server 'server9': service discovery does not list it and it was never added; give its http(s) address to add a new server" },
+        { "/add", """{"n":1,"hostnames":["server9"]}""", 404, "<Error> Unknown server 'server9': service discovery does not list it, it was never added, and this proxy cannot start servers (Provisioning:Engine is None); give its http(s) address to add a new server" },
         { "/add", """{"n":1,"hostnames":["server1"]}""", 409, "<Error> Server 'server1' is already in the ring" },
         { "/add", """{"n":1,"hostnames":["http://127.0.0.1:40001"]}""", 409, "<Error> Server 'http://127.0.0.1:40001' is already in the ring" },
         { "/add", """{"n":1,"hostnames":["ftp://files.example"]}""", 400, "<Error> 'ftp://files.example' is neither a server name nor an absolute http(s) address" },
-        { "/add", """{"n":1,"hostnames":["127.0.0.1:6001"]}""", 404, "<Error> Unknown server '127.0.0.1:6001': service discovery does not list it and it was never added; give its http(s) address to add a new server" },
+        { "/add", """{"n":1,"hostnames":["127.0.0.1:6001"]}""", 404, "<Error> Unknown server '127.0.0.1:6001': service discovery does not list it, it was never added, and this proxy cannot start servers (Provisioning:Engine is None); give its http(s) address to add a new server" },
         { "/add", """{"n":1,"hostnames":["/servers/4"]}""", 400, "<Error> '/servers/4' is neither a server name nor an absolute http(s) address" },
         { "/add", """{"n":1,"hostnames":["http://user:pw@127.0.0.1:6001"]}""", 400, "<Error> 'http://user:pw@127.0.0.1:6001' is not a server address: use scheme://host[:port][/path] without user, query or fragment" },
         { "/add", """{"n":1,"hostnames":["http://127.0.0.1:6001/?x=1"]}""", 400, "<Error> 'http://127.0.0.1:6001/?x=1' is not a server address: use scheme://host[:port][/path] without user, query or fragment" },
@@ -167,7 +167,7 @@ public sealed class AdminApiTests
         // More than there is.
         { "/rm", """{"n":3}""", 409, "<Error> Cannot remove 3 instance(s): the ring has 3 and at least one must stay" },
         { "/rm", """{"n":5,"hostnames":["server1"]}""", 409, "<Error> Cannot remove 5 instance(s): the ring has 3 and at least one must stay" },
-        { "/add", """{"n":2,"hostnames":["http://127.0.0.1:6001"]}""", 400, "<Error> Only 1 of 2 new instances could be added: the proxy knows 0 inactive server(s) besides those named and does not start servers itself (the AppHost or compose does); name new servers by their http(s) address" },
+        { "/add", """{"n":2,"hostnames":["http://127.0.0.1:6001"]}""", 400, "<Error> Only 1 of 2 new instances could be added: the proxy knows 0 inactive server(s) besides those named and cannot start servers (Provisioning:Engine is None); name new servers by their http(s) address" },
     };
 
     [Theory]

@@ -7,7 +7,7 @@ namespace LoadBalancer.Tests.EndToEnd;
 /// Its own AppHost for the admin end-to-end tests (they remove servers, so they share it with no one), plus the admin
 /// key the AppHost generated for its <c>admin-key</c> parameter.
 /// </summary>
-public sealed class AdminAppHostFixture : AppHostFixture
+public class AdminAppHostFixture : AppHostFixture
 {
     /// <summary>The generated admin key the proxy was given.</summary>
     public string AdminKey { get; private set; } = "";

@@ -11,6 +11,21 @@ public sealed class EndpointTourTests
     private static readonly string[] Servers = ["server1", "server2", "server3"];
 
     [Fact]
+    public async Task Where_the_proxy_starts_servers_the_tour_adds_S5_and_S4_and_removes_them()
+    {
+        await using var engine = await LoadBalancer.Tests.Provisioning.EngineStandIn.StartAsync(Servers);
+        await using var proxy = await TestHost.StartProxyAsync([], engine.ProxySettings());
+        using var client = LoadGenerator.CreateClient(proxy.Address, 1);
+
+        var calls = await new EndpointTour(client, AdminCalls.Key, startsServers: true).RunAsync(Servers, CancellationToken.None);
+
+        Assert.True(calls.All(c => c.Passed), "Not as expected: " + string.Join("; ", calls.Where(c => !c.Passed)));
+        AdminCalls.AssertJson(AdminCalls.Replicas("S4", "S5", "server1", "server2", "server3"), calls[4].Reply);
+        AdminCalls.AssertJson(AdminCalls.Replicas(Servers), calls[5].Reply);
+        Assert.Equal(Servers, engine.Running);
+    }
+
+    [Fact]
     public async Task With_the_key_every_endpoint_answers_in_the_assignments_shape_and_the_ring_ends_as_it_began()
     {
         await using var cluster = await TestCluster.StartAsync(3, new Dictionary<string, string?> { ["Admin:ApiKey"] = AdminCalls.Key });

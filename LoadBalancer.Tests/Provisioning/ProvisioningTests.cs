@@ -1,0 +1,130 @@
+using LoadBalancer.Tests.Infrastructure;
+using Microsoft.Extensions.Options;
+using static LoadBalancer.Tests.Admin.AdminCalls;
+
+namespace LoadBalancer.Tests.Provisioning;
+
+/// <summary>
+/// The proxy with an engine that runs its servers (Provisioning:Engine): membership is the engine's list, so proxy
+/// replicas agree; /add and /rm start and stop servers through it; a start the engine gives up changes nothing.
+/// </summary>
+[Trait("Category", "Integration")]
+public sealed class ProvisioningTests
+{
+    private const int Ids = 1000;
+
+    [Fact]
+    public async Task Add_and_rm_through_one_replica_change_what_every_replica_routes()
+    {
+        await using var engine = await EngineStandIn.StartAsync("server1", "server2", "server3");
+        await using var first = await TestHost.StartProxyAsync([], engine.ProxySettings());
+        await using var second = await TestHost.StartProxyAsync([], engine.ProxySettings());
+        using var one = first.CreateClient();
+        using var two = second.CreateClient();
+
+        AssertJson(Replicas("server1", "server2", "server3"), (await SendAsync(two, Rep(Key))).Body);
+        var before = await OwnersAsync(one);
+
+        // The assignment's call: two new servers under the names asked for.
+        var (status, body) = await SendAsync(one, Add("""{"n":2,"hostnames":["S5","S4"]}""", Key));
+        Assert.Equal(HttpStatusCode.OK, status);
+        AssertJson(Replicas("S4", "S5", "server1", "server2", "server3"), body);
+        Assert.Equal(["S4", "S5", "server1", "server2", "server3"], engine.Running);
+
+        var added = await AgreeAsync(one, two);
+        Assert.Contains("S5", added);
+        Assert.Contains("S4", added);
+        for (var id = 0; id < Ids; id++)
+        {
+            // Consistent hashing: only keys that now belong to a new server moved.
+            Assert.True(added[id] == before[id] || added[id] is "S4" or "S5", $"id {id} moved from {before[id]} to {added[id]}");
+        }
+
+        // Removed through the other replica: drained, stopped by the engine, gone from both tables.
+        (status, body) = await SendAsync(two, Remove("""{"n":1,"hostnames":["S5"]}""", Key));
+        Assert.Equal(HttpStatusCode.OK, status);
+        AssertJson(Replicas("S4", "server1", "server2", "server3"), body);
+        Assert.DoesNotContain("S5", engine.Running);
+        var removed = await AgreeAsync(one, two);
+        Assert.DoesNotContain("S5", removed);
+
+        // n above the names: the engine invents the rest.
+        (status, body) = await SendAsync(one, Add("""{"n":1}""", Key));
+        Assert.Equal(HttpStatusCode.OK, status);
+        AssertJson(Replicas("S4", "server1", "server2", "server3", "server4"), body);
+    }
+
+    [Fact]
+    public async Task An_add_the_engine_gives_up_on_fails_with_its_reason_and_changes_nothing()
+    {
+        await using var engine = await EngineStandIn.StartAsync("server1", "server2");
+        engine.NeverHealthy = true;
+        await using var proxy = await TestHost.StartProxyAsync([], engine.ProxySettings());
+        using var client = proxy.CreateClient();
+
+        var (status, body) = await SendAsync(client, Add("""{"n":1,"hostnames":["S9"]}""", Key));
+
+        Assert.Equal(HttpStatusCode.GatewayTimeout, status);
+        AssertJson(Failure("<Error> Server(s) S9 did not become healthy (not ready within 1 s); every server this call started was stopped again"), body);
+        AssertJson(Replicas("server1", "server2"), (await SendAsync(client, Rep(Key))).Body);
+        Assert.Equal(["server1", "server2"], engine.Running);
+    }
+
+    [Fact]
+    public async Task A_name_in_the_ring_is_refused_before_the_engine_is_asked()
+    {
+        await using var engine = await EngineStandIn.StartAsync("server1", "server2");
+        await using var proxy = await TestHost.StartProxyAsync([], engine.ProxySettings());
+        using var client = proxy.CreateClient();
+
+        var (status, body) = await SendAsync(client, Add("""{"n":1,"hostnames":["server2"]}""", Key));
+        Assert.Equal(HttpStatusCode.Conflict, status);
+        AssertJson(Failure("<Error> Server 'server2' is already in the ring"), body);
+
+        (status, body) = await SendAsync(client, Remove("""{"n":2}""", Key));
+        Assert.Equal(HttpStatusCode.Conflict, status);
+        AssertJson(Failure("<Error> Cannot remove 2 instance(s): the ring has 2 and at least one must stay"), body);
+        Assert.Equal(0, engine.Calls);
+    }
+
+    [Fact]
+    public async Task An_engine_without_its_address_stops_the_proxy_at_start_naming_the_setting()
+    {
+        var settings = new Dictionary<string, string?> { ["Provisioning:Engine"] = "AppHost", ["Provisioning:Key"] = "k" };
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => TestHost.StartProxyAsync([], settings));
+
+        Assert.Contains("Provisioning:Address must be the engine's absolute http(s) address", error.Message);
+    }
+
+    // Both replicas route every id alike within 2 s (the engine's list reaches each by long poll).
+    private static async Task<string[]> AgreeAsync(HttpClient one, HttpClient two)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(2);
+        while (true)
+        {
+            var a = await OwnersAsync(one);
+            var b = await OwnersAsync(two);
+            if (a.SequenceEqual(b) || DateTime.UtcNow > deadline)
+            {
+                Assert.Equal(a, b);
+                return a;
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    private static async Task<string[]> OwnersAsync(HttpClient client)
+    {
+        var owners = new string[Ids];
+        for (var id = 0; id < Ids; id++)
+        {
+            using var response = await client.GetAsync($"/home?id={id}");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            owners[id] = response.Headers.GetValues("X-Upstream-Server").Single();
+        }
+
+        return owners;
+    }
+}
