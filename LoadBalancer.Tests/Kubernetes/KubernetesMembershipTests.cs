@@ -92,6 +92,8 @@ public sealed class KubernetesMembershipTests : IAsyncLifetime
     [Fact]
     public async Task A_bookmark_moves_the_watch_on_without_changing_the_members()
     {
+        // The watch is open (the proxy starts it after its first list), so the bookmark reaches it.
+        await UntilAsync(() => _api.Watches >= 1);
         var watches = _api.Watches;
         _api.Bookmark();
         Slice(2, ready: true);
