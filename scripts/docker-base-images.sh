@@ -138,6 +138,8 @@ build_stand_in() {
       [ -x "$dashboard_dir/Aspire.Dashboard" ] ||
         { say "no Aspire dashboard at $dashboard_dir: restore the AppHost first (dotnet build LoadBalancer.sln)"; return 1; }
       cp -a "$dashboard_dir" "$work/dashboard"
+      # NuGet extracts it owner-only (rwxr--r--); COPY keeps the mode, and the app user must run it.
+      chmod -R a+rX "$work/dashboard"
       # As the real image: the frontend and its telemetry API on 18888, OTLP/gRPC on 18889, OTLP/HTTP on 18890,
       # as the non-root app user. Anonymous access is the compose file's choice (local use), not the image's.
       cat > "$work/Dockerfile" <<EOF
