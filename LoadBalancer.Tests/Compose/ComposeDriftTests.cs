@@ -60,7 +60,9 @@ public sealed class ComposeDriftTests
     {
         var differences = await AppHostManifest.DriftFromCommittedAsync("LoadBalancer:ProxyPort=5099");
 
-        Assert.Equal(["services.proxy.ports[0]: the compose file has '5000:8080', the AppHost gives '5099:8080'"], differences);
+        Assert.Equal(
+            ["services.proxy.ports[0]: the compose file has '127.0.0.1:${PROXY_PORT:-5000}:8080', the AppHost gives '127.0.0.1:${PROXY_PORT:-5099}:8080'"],
+            differences);
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Text;
 using LoadBalancer.ComposeGen.Compose;
 using LoadBalancer.ComposeGen.Manifest;
+using LoadBalancer.Proxy.Admin;
 using YamlDotNet.RepresentationModel;
 
 namespace LoadBalancer.Tests.Compose;
@@ -26,7 +27,8 @@ public sealed class ComposeGeneratorTests
         Assert.Equal("8080", Scalar(api["environment"]["HTTP_PORTS"]));
         Assert.Equal("http://backend:8080", Scalar(api["environment"]["BACKEND"]));
         Assert.Equal("backend:8080", Scalar(api["environment"]["BACKEND_HOST"]));
-        Assert.Equal("80:8080", Scalar(((YamlSequenceNode)api["ports"]).Children.Single()));
+        // Published on the host's loopback only, the host port overridable by a variable named after the service.
+        Assert.Equal("127.0.0.1:${API_PORT:-80}:8080", Scalar(((YamlSequenceNode)api["ports"]).Children.Single()));
         Assert.Equal("service_healthy", Scalar(api["depends_on"]["backend"]["condition"]));
         Assert.Equal("api/Dockerfile", Scalar(api["build"]["dockerfile"]));
         Assert.Equal("api", Scalar(api["environment"]["OTEL_SERVICE_NAME"]));
@@ -54,7 +56,7 @@ public sealed class ComposeGeneratorTests
         var server = compose["services"]["server"];
         Assert.Equal("8080;8081", Scalar(server["environment"]["HTTP_PORTS"]));
         Assert.Equal("8081", Scalar(server["environment"]["Server__H2cPort"]));
-        Assert.Equal("9001:8081", Scalar(((YamlSequenceNode)server["ports"]).Children.Single()));
+        Assert.Equal("127.0.0.1:${SERVER_H2C_PORT:-9001}:8081", Scalar(((YamlSequenceNode)server["ports"]).Children.Single()));
         var proxy = compose["services"]["proxy"];
         Assert.Equal("http://server:8080", Scalar(proxy["environment"]["H1"]));
         Assert.Equal("http://server:8081", Scalar(proxy["environment"]["H2C"]));
@@ -81,6 +83,31 @@ public sealed class ComposeGeneratorTests
         var template = ComposeFile.ToEnvironmentTemplate(model)!;
         Assert.Contains("# AppHost parameter 'admin-key' (secret), required\nADMIN_KEY=\n", template, StringComparison.Ordinal);
         Assert.Contains("LOG_LEVEL=Debug\n", template, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_env_template_says_how_long_the_admin_key_must_be()
+    {
+        var model = Generate("""
+            "admin-key": { "type": "parameter.v0", "value": "{admin-key.inputs.value}",
+              "inputs": { "value": { "type": "string", "secret": true } } },
+            "proxy": { "type": "project.v0", "path": "proxy/Proxy.csproj", "env": { "Admin__ApiKey": "{admin-key.value}" } }
+            """);
+
+        Assert.Contains(
+            $"# AppHost parameter 'admin-key' (secret), required: at least {AdminOptions.MinimumKeyLength} characters, no spaces",
+            ComposeFile.ToEnvironmentTemplate(model)!,
+            StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_dashboard_is_published_on_loopback_on_an_overridable_port()
+    {
+        var dashboard = Generate("""
+            "api": { "type": "project.v0", "path": "api/Api.csproj" }
+            """).Document["services"][ComposeGenerator.DashboardService];
+
+        Assert.Equal("127.0.0.1:${DASHBOARD_PORT:-18888}:18888", Scalar(((YamlSequenceNode)dashboard["ports"]).Children.Single()));
     }
 
     [Fact]

@@ -1,6 +1,4 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Text.Json;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using LoadBalancer.Tests.Infrastructure;
@@ -26,17 +24,17 @@ public sealed class FailoverEndToEndTests(FailoverAppHostFixture fixture, ITestO
         const string victim = "server2";
         using var client = fixture.CreateProxyClient();
         var keys = Keys.Random(1000, seed: 3);
-        var owners = await OwnersAsync(client, keys);
+        var owners = await KeyLoad.OwnersAsync(client, keys);
         Assert.Contains(victim, owners.Values);
 
-        await using var load = Load.Start(client, keys, minimumRequests: 10_000);
+        await using var load = KeyLoad.Start(client, keys, minimumRequests: 10_000);
         await load.WaitForAsync(2_000);
 
         var stopwatch = Stopwatch.StartNew();
         var stop = await fixture.App.ResourceCommands.ExecuteCommandAsync(victim, KnownResourceCommands.StopCommand);
         Assert.True(stop.Success, stop.Message);
         var stopped = stopwatch.Elapsed;
-        await WaitForProxyStateAsync(client, victim, "down");
+        await KeyLoad.WaitForProxyStateAsync(client, victim, "down", Generous);
         var detected = stopwatch.Elapsed;
         output.WriteLine(
             $"Stop command took {stopped.TotalMilliseconds:0} ms; the proxy marked {victim} down {detected.TotalMilliseconds:0} ms after it was issued " +
@@ -55,7 +53,7 @@ public sealed class FailoverEndToEndTests(FailoverAppHostFixture fixture, ITestO
         }
 
         var healthy = Stopwatch.StartNew();
-        await WaitForProxyStateAsync(client, victim, "up");
+        await KeyLoad.WaitForProxyStateAsync(client, victim, "up", Generous);
         var rejoined = healthy.Elapsed;
         output.WriteLine($"{victim} healthy in Aspire to rejoined in the proxy: {rejoined.TotalMilliseconds:0} ms");
         Assert.True(rejoined < TimeSpan.FromSeconds(5), $"rejoin took {rejoined}");
@@ -71,7 +69,7 @@ public sealed class FailoverEndToEndTests(FailoverAppHostFixture fixture, ITestO
         Assert.All(records.Where(r => owners[r.Key] != victim), r => Assert.Equal(owners[r.Key], r.Upstream));
         Assert.Contains(records, r => owners[r.Key] == victim && r.Upstream != victim);
         // Back: every key is where it was before.
-        Assert.Equal(owners, await OwnersAsync(client, keys));
+        Assert.Equal(owners, await KeyLoad.OwnersAsync(client, keys));
     }
 
     [Fact]
@@ -84,7 +82,7 @@ public sealed class FailoverEndToEndTests(FailoverAppHostFixture fixture, ITestO
             victim, e => e.Snapshot.State?.Text == KnownResourceStates.Running, cts.Token);
         var wrapperPid = Convert.ToInt32(running.Snapshot.Properties.Single(p => p.Name == "executable.pid").Value, System.Globalization.CultureInfo.InvariantCulture);
 
-        await using var load = Load.Start(client, Keys.Random(500, seed: 4), minimumRequests: 3_000);
+        await using var load = KeyLoad.Start(client, Keys.Random(500, seed: 4), minimumRequests: 3_000);
         await load.WaitForAsync(500);
 
         // The snapshot's pid is the `dotnet run` wrapper; the server is its child.
@@ -103,7 +101,7 @@ public sealed class FailoverEndToEndTests(FailoverAppHostFixture fixture, ITestO
         output.WriteLine($"Respawn began {respawnStarted.TotalMilliseconds:0} ms after the exit; healthy after {sinceExit.ElapsedMilliseconds} ms");
         Assert.True(respawnStarted < TimeSpan.FromSeconds(5), $"respawn began after {respawnStarted}");
 
-        await WaitForProxyStateAsync(client, victim, "up");
+        await KeyLoad.WaitForProxyStateAsync(client, victim, "up", Generous);
         await load.WaitForAsync(load.Count + 500);
         await load.StopAsync();
         Assert.Empty(load.Failures);
@@ -112,107 +110,4 @@ public sealed class FailoverEndToEndTests(FailoverAppHostFixture fixture, ITestO
     private bool IsStopped(string name) =>
         fixture.App.ResourceNotifications.TryGetCurrentState(name, out var current)
         && current.Snapshot.State?.Text is "Finished" or "Exited";
-
-    private static async Task WaitForProxyStateAsync(HttpClient client, string member, string state)
-    {
-        using var cts = new CancellationTokenSource(Generous);
-        while (true)
-        {
-            using var response = await client.GetAsync("/health", cts.Token);
-            var report = await response.Content.ReadFromJsonAsync<JsonElement>(cts.Token);
-            // Under the AppHost's pool a server that no longer runs leaves the table altogether: down, too.
-            var servers = report.GetProperty("servers");
-            if (servers.TryGetProperty(member, out var entry) ? entry.GetProperty("state").GetString() == state : state == "down")
-            {
-                return;
-            }
-
-            await Task.Delay(100, cts.Token);
-        }
-    }
-
-    private static async Task<Dictionary<string, string>> OwnersAsync(HttpClient client, string[] keys)
-    {
-        var owners = new ConcurrentDictionary<string, string>();
-        await Parallel.ForEachAsync(keys, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (key, ct) =>
-        {
-            using var response = await client.GetAsync($"/home?id={key}", ct);
-            response.EnsureSuccessStatusCode();
-            owners[key] = ProxyProbe.UpstreamOf(response);
-        });
-        return new Dictionary<string, string>(owners);
-    }
-
-    /// <summary>A bounded client loop over random keys, recording who answered each request and every failure.</summary>
-    private sealed class Load : IAsyncDisposable
-    {
-        private const int MaximumRequests = 400_000;
-        private readonly ConcurrentQueue<(string Key, string Upstream)> _records = new();
-        private readonly CancellationTokenSource _stop = new(TimeSpan.FromMinutes(8));
-        private Task _task = Task.CompletedTask;
-        private int _minimum;
-
-        public ConcurrentQueue<string> Failures { get; } = new();
-
-        public int Count => _records.Count + Failures.Count;
-
-        public static Load Start(HttpClient client, string[] keys, int minimumRequests)
-        {
-            var load = new Load { _minimum = minimumRequests };
-            load._task = Task.WhenAll(Enumerable.Range(0, 8).Select(worker => load.RunAsync(client, keys, worker)));
-            return load;
-        }
-
-        public async Task WaitForAsync(int count)
-        {
-            while (Count < count && !_task.IsCompleted)
-            {
-                await Task.Delay(50);
-            }
-        }
-
-        public async Task<List<(string Key, string Upstream)>> StopAsync()
-        {
-            await WaitForAsync(_minimum);
-            await _stop.CancelAsync();
-            await _task;
-            return [.. _records];
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await _stop.CancelAsync();
-            await _task;
-            _stop.Dispose();
-        }
-
-        private async Task RunAsync(HttpClient client, string[] keys, int worker)
-        {
-            var random = new Random(worker);
-            while (!_stop.IsCancellationRequested && Count < MaximumRequests)
-            {
-                var key = keys[random.Next(keys.Length)];
-                try
-                {
-                    using var response = await client.GetAsync($"/home?id={key}", _stop.Token);
-                    if (response.StatusCode == HttpStatusCode.OK)
-                    {
-                        _records.Enqueue((key, ProxyProbe.UpstreamOf(response)));
-                    }
-                    else
-                    {
-                        Failures.Enqueue($"{key}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
-                    }
-                }
-                catch (OperationCanceledException) when (_stop.IsCancellationRequested)
-                {
-                    return;
-                }
-                catch (Exception ex)
-                {
-                    Failures.Enqueue($"{key}: {ex.GetType().Name} {ex.Message}");
-                }
-            }
-        }
-    }
 }

@@ -45,7 +45,7 @@ public static class ComposeFile
         foreach (var variable in model.Variables)
         {
             text.Append(CultureInfo.InvariantCulture,
-                $"# AppHost parameter '{variable.Parameter}'{(variable.IsSecret ? " (secret)" : "")}{(variable.Default is null ? ", required" : ", optional")}\n");
+                $"# AppHost parameter '{variable.Parameter}'{(variable.IsSecret ? " (secret)" : "")}{(variable.Default is null ? ", required" : ", optional")}{(variable.Note is null ? "" : ": " + variable.Note)}\n");
             text.Append(CultureInfo.InvariantCulture, $"{variable.Name}={variable.Default ?? ""}\n");
         }
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using LoadBalancer.AppHost;
 using LoadBalancer.ComposeGen.Manifest;
+using LoadBalancer.Proxy.Admin;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -43,6 +44,9 @@ public static class ComposeGenerator
     /// <summary>The dashboard's browser UI port.</summary>
     public const int DashboardUiPort = 18888;
 
+    /// <summary>The compose variable that overrides the dashboard's host port.</summary>
+    public const string DashboardPortVariable = "DASHBOARD_PORT";
+
     /// <summary>The dashboard's OTLP/gRPC port.</summary>
     public const int DashboardOtlpPort = 18889;
 
@@ -58,13 +62,14 @@ public static class ComposeGenerator
         var expressions = new ManifestExpressions(byName);
         var services = new YamlMappingNode();
         var parameters = new SortedSet<string>(StringComparer.Ordinal);
+        var notes = new Dictionary<string, string>(StringComparer.Ordinal);
 
         foreach (var resource in manifest.Resources)
         {
             switch (resource.Type)
             {
                 case ManifestResource.ProjectType:
-                    services.Add(resource.Name, Service(resource, repositoryRoot, expressions, parameters));
+                    services.Add(resource.Name, Service(resource, repositoryRoot, expressions, parameters, notes));
                     break;
                 case ManifestResource.ParameterType:
                     // Parameters are not services: they become compose variables where they are used.
@@ -78,13 +83,15 @@ public static class ComposeGenerator
 
         services.Add(DashboardService, Dashboard());
         var variables = parameters
-            .Select(name => new ComposeVariable(ManifestExpressions.VariableName(name), name, byName[name].ParameterDefault, byName[name].IsSecret))
+            .Select(name => new ComposeVariable(
+                ManifestExpressions.VariableName(name), name, byName[name].ParameterDefault, byName[name].IsSecret, notes.GetValueOrDefault(name)))
             .ToList();
         return new ComposeModel(new YamlMappingNode { { "services", services } }, variables);
     }
 
     private static YamlMappingNode Service(
-        ManifestResource resource, string repositoryRoot, ManifestExpressions expressions, ISet<string> parameters)
+        ManifestResource resource, string repositoryRoot, ManifestExpressions expressions, ISet<string> parameters,
+        IDictionary<string, string> notes)
     {
         if (resource.ProjectPath is null)
         {
@@ -101,7 +108,17 @@ public static class ComposeGenerator
         foreach (var (name, value) in resource.Environment)
         {
             var found = new HashSet<string>(StringComparer.Ordinal);
-            environment.Add(name, Quoted(expressions.Translate(value, resource.Name, found, parameters)));
+            var used = new HashSet<string>(StringComparer.Ordinal);
+            environment.Add(name, Quoted(expressions.Translate(value, resource.Name, found, used)));
+            foreach (var parameter in used)
+            {
+                parameters.Add(parameter);
+                if (NoteFor(name) is { } note)
+                {
+                    notes[parameter] = note;
+                }
+            }
+
             // Keep the AppHost's order (server1, server2, …) rather than a set's.
             references.AddRange(found.Where(referenced.Add));
         }
@@ -116,7 +133,7 @@ public static class ComposeGenerator
             { "environment", environment },
         };
 
-        var published = resource.Bindings.Where(b => b.External).Select(b => PortMapping(b, ContainerPortOf(resource, b))).ToList();
+        var published = resource.Bindings.Where(b => b.External).Select(b => PortMapping(resource, b)).ToList();
         if (published.Count > 0)
         {
             service.Add("ports", new YamlSequenceNode(published));
@@ -139,11 +156,29 @@ public static class ComposeGenerator
         return service;
     }
 
-    // Host port: the binding's port, else its target port (an unproxied endpoint has only that).
-    private static YamlScalarNode PortMapping(ManifestBinding binding, int containerPort) =>
-        Quoted((binding.Port ?? binding.TargetPort) is { } host
-            ? string.Create(CultureInfo.InvariantCulture, $"{host}:{containerPort}")
-            : containerPort.ToString(CultureInfo.InvariantCulture));
+    /// <summary>
+    /// The compose variable that overrides the host port of <paramref name="binding"/>: <c>PROXY_PORT</c> for the
+    /// proxy's first endpoint, <c>PROXY_H2C_PORT</c> for a second one named h2c.
+    /// </summary>
+    public static string PortVariable(ManifestResource resource, ManifestBinding binding) =>
+        ManifestExpressions.VariableName(ContainerPortOf(resource, binding) == ContainerPort
+            ? $"{resource.Name}-port"
+            : $"{resource.Name}-{binding.Name}-port");
+
+    // Published on the host's loopback only, the port overridable (the stack can run beside something on 5000); by
+    // default the binding's port, else its target port (an unproxied endpoint has only that), else a random one.
+    private static YamlScalarNode PortMapping(ManifestResource resource, ManifestBinding binding) =>
+        LoopbackPort(PortVariable(resource, binding), binding.Port ?? binding.TargetPort, ContainerPortOf(resource, binding));
+
+    private static YamlScalarNode LoopbackPort(string variable, int? host, int containerPort) =>
+        Quoted(string.Create(CultureInfo.InvariantCulture, $"127.0.0.1:${{{variable}:-{host}}}:{containerPort}"));
+
+    // What .env.example says of a parameter beside its name, by the setting it feeds: the proxy refuses a short admin
+    // key at start, which under compose's restart policy is a crash loop.
+    private static string? NoteFor(string environmentVariable) =>
+        environmentVariable == $"{AdminOptions.SectionName}__{nameof(AdminOptions.ApiKey)}"
+            ? $"at least {AdminOptions.MinimumKeyLength} characters, no spaces (the proxy refuses a shorter key and stops)"
+            : null;
 
     private static YamlMappingNode HealthCheck(string path) => new()
     {
@@ -164,7 +199,8 @@ public static class ComposeGenerator
                 { "DOTNET_DASHBOARD_UNSECURED_ALLOW_ANONYMOUS", Quoted("true") },
             }
         },
-        { "ports", new YamlSequenceNode(Quoted(string.Create(CultureInfo.InvariantCulture, $"127.0.0.1:{DashboardUiPort}:{DashboardUiPort}"))) },
+        // The browser UI and the telemetry API (/api/telemetry/…) share this port.
+        { "ports", new YamlSequenceNode(LoopbackPort(DashboardPortVariable, DashboardUiPort, DashboardUiPort)) },
         { "expose", new YamlSequenceNode(Quoted(DashboardOtlpPort.ToString(CultureInfo.InvariantCulture))) },
         { "restart", "unless-stopped" },
     };
@@ -176,4 +212,5 @@ public static class ComposeGenerator
 public sealed record ComposeModel(YamlMappingNode Document, IReadOnlyList<ComposeVariable> Variables);
 
 /// <summary>A compose variable standing for an AppHost parameter, e.g. <c>ADMIN_KEY</c> for <c>admin-key</c>.</summary>
-public sealed record ComposeVariable(string Name, string Parameter, string? Default, bool IsSecret);
+/// <remarks><c>Note</c>: what the value must be, where the setting it feeds has a rule (the admin key's length).</remarks>
+public sealed record ComposeVariable(string Name, string Parameter, string? Default, bool IsSecret, string? Note = null);
