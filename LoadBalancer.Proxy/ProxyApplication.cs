@@ -38,6 +38,12 @@ public static class ProxyApplication
         builder.AddClientConnections();                          // Connections/: Kestrel, the connection limit
         var kubernetes = services.AddKubernetesMembership(builder.Configuration); // Kubernetes/: members from EndpointSlices, when enabled
         var engine = ProvisioningRegistration.UsesEngine(builder.Configuration);
+        if (kubernetes && engine)
+        {
+            // Two sources of the server list would overwrite each other's membership.
+            throw new InvalidOperationException("Kubernetes:Enabled and Provisioning:Engine both say where the servers come from: set only one.");
+        }
+
         services.AddMembership(serviceDiscovery: !kubernetes && !engine); // Membership/: discovery, the ring's state
         services.AddProvisioning(engine);                        // Provisioning/: the engine that runs servers, if any
         services.AddBalancing();                                 // Ring/: algorithm, hash function

@@ -97,6 +97,23 @@ public sealed class ProvisioningTests
         Assert.Contains("Provisioning:Address must be the engine's absolute http(s) address", error.Message);
     }
 
+    [Fact]
+    public async Task An_engine_and_Kubernetes_membership_together_stop_the_proxy_at_start_naming_both()
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["Provisioning:Engine"] = "AppHost",
+            ["Provisioning:Address"] = "http://127.0.0.1:1/",
+            ["Provisioning:Key"] = "k",
+            ["Kubernetes:Enabled"] = "true",
+            ["Kubernetes:ApiServer"] = "http://127.0.0.1:1/",
+        };
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => TestHost.StartProxyAsync([], settings));
+
+        Assert.Equal("Kubernetes:Enabled and Provisioning:Engine both say where the servers come from: set only one.", error.Message);
+    }
+
     // Both replicas route every id alike within 2 s (the engine's list reaches each by long poll).
     private static async Task<string[]> AgreeAsync(HttpClient one, HttpClient two)
     {
