@@ -1,5 +1,5 @@
 using Aspire.Hosting.ApplicationModel;
-using LoadBalancer.Proxy.Forwarding;
+using LoadBalancer.Tests.Infrastructure;
 using static LoadBalancer.Tests.Admin.AdminCalls;
 
 namespace LoadBalancer.Tests.EndToEnd;
@@ -29,7 +29,7 @@ public sealed class ProvisioningEndToEndTests(ProvisioningAppHostFixture fixture
         using var client = fixture.CreateProxyClient();
         var key = fixture.AdminKey;
         Assert.Equal(3, RunningServers());
-        var before = await OwnersAsync(client);
+        var before = await Owners.OfAsync(client, "provisioning-", Keys);
 
         using var load = new BackgroundLoad(fixture.CreateProxyClient());
 
@@ -39,7 +39,7 @@ public sealed class ProvisioningEndToEndTests(ProvisioningAppHostFixture fixture
         AssertJson(Replicas("S4", "S5", "server1", "server2", "server3"), body);
         Assert.Equal(5, RunningServers());
 
-        var added = await OwnersAsync(client);
+        var added = await Owners.OfAsync(client, "provisioning-", Keys);
         Assert.Equal(["S4", "S5", "server1", "server2", "server3"], added.Distinct().Order(StringComparer.Ordinal));
         AssertOnlyMovedTo(before, added, "S4", "S5");
 
@@ -48,7 +48,7 @@ public sealed class ProvisioningEndToEndTests(ProvisioningAppHostFixture fixture
         Assert.Equal(HttpStatusCode.OK, status);
         AssertJson(Replicas("S4", "server1", "server2", "server3"), body);
         Assert.Equal(4, RunningServers());
-        var removed = await OwnersAsync(client);
+        var removed = await Owners.OfAsync(client, "provisioning-", Keys);
         Assert.DoesNotContain("S5", removed);
         AssertOnlyMovedFrom(added, removed, "S5");
 
@@ -89,18 +89,6 @@ public sealed class ProvisioningEndToEndTests(ProvisioningAppHostFixture fixture
         {
             Assert.True(after[id] == before[id] || before[id] == removed, $"id {id} moved from {before[id]} to {after[id]}");
         }
-    }
-
-    private static async Task<string[]> OwnersAsync(HttpClient client)
-    {
-        var owners = new string[Keys];
-        await Parallel.ForEachAsync(Enumerable.Range(0, Keys), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (id, ct) =>
-        {
-            using var response = await client.GetAsync($"/home?id=provisioning-{id}", ct);
-            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            owners[id] = Assert.Single(response.Headers.GetValues(ProxyRequestHandler.UpstreamHeader));
-        });
-        return owners;
     }
 
     /// <summary>Requests one after another until stopped, bounded in count and time; counts the ones that failed.</summary>

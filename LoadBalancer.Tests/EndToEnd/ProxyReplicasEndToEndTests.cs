@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 using Aspire.Hosting.ApplicationModel;
-using LoadBalancer.Proxy.Forwarding;
+using LoadBalancer.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using static LoadBalancer.Tests.Admin.AdminCalls;
 
@@ -33,12 +33,12 @@ public sealed partial class ProxyReplicasEndToEndTests(ProxyReplicasAppHostFixtu
         var (status, body) = await SendAsync(one, Add("""{"n":2,"hostnames":["S5","S4"]}""", fixture.AdminKey));
         Assert.Equal(HttpStatusCode.OK, status);
         AssertJson(Replicas("S4", "S5", "server1", "server2", "server3"), body);
-        var added = await AgreeAsync(one, two);
+        var added = await Owners.AgreeAsync(one, two, "replicas-", Ids);
         Assert.Contains("S5", added);
 
         (status, _) = await SendAsync(two, Remove("""{"n":1,"hostnames":["S4"]}""", fixture.AdminKey));
         Assert.Equal(HttpStatusCode.OK, status);
-        var removed = await AgreeAsync(one, two);
+        var removed = await Owners.AgreeAsync(one, two, "replicas-", Ids);
         Assert.DoesNotContain("S4", removed);
         Assert.Contains("S5", removed);
     }
@@ -75,35 +75,6 @@ public sealed partial class ProxyReplicasEndToEndTests(ProxyReplicasAppHostFixtu
         }
 
         return addresses;
-    }
-
-    private static async Task<string[]> AgreeAsync(HttpClient one, HttpClient two)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(2);
-        while (true)
-        {
-            var a = await OwnersAsync(one);
-            var b = await OwnersAsync(two);
-            if (a.SequenceEqual(b) || DateTime.UtcNow > deadline)
-            {
-                Assert.Equal(a, b);
-                return a;
-            }
-
-            await Task.Delay(50);
-        }
-    }
-
-    private static async Task<string[]> OwnersAsync(HttpClient client)
-    {
-        var owners = new string[Ids];
-        await Parallel.ForEachAsync(Enumerable.Range(0, Ids), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (id, ct) =>
-        {
-            using var response = await client.GetAsync($"/home?id=replicas-{id}", ct);
-            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            owners[id] = Assert.Single(response.Headers.GetValues(ProxyRequestHandler.UpstreamHeader));
-        });
-        return owners;
     }
 
     [GeneratedRegex(@"Now listening on: (http://\S+)")]

@@ -23,7 +23,7 @@ public sealed class ProvisioningTests
         using var two = second.CreateClient();
 
         AssertJson(Replicas("server1", "server2", "server3"), (await SendAsync(two, Rep(Key))).Body);
-        var before = await OwnersAsync(one);
+        var before = await Owners.OfAsync(one, "", Ids);
 
         // The assignment's call: two new servers under the names asked for.
         var (status, body) = await SendAsync(one, Add("""{"n":2,"hostnames":["S5","S4"]}""", Key));
@@ -31,7 +31,7 @@ public sealed class ProvisioningTests
         AssertJson(Replicas("S4", "S5", "server1", "server2", "server3"), body);
         Assert.Equal(["S4", "S5", "server1", "server2", "server3"], engine.Running);
 
-        var added = await AgreeAsync(one, two);
+        var added = await Owners.AgreeAsync(one, two, "", Ids);
         Assert.Contains("S5", added);
         Assert.Contains("S4", added);
         for (var id = 0; id < Ids; id++)
@@ -45,7 +45,7 @@ public sealed class ProvisioningTests
         Assert.Equal(HttpStatusCode.OK, status);
         AssertJson(Replicas("S4", "server1", "server2", "server3"), body);
         Assert.DoesNotContain("S5", engine.Running);
-        var removed = await AgreeAsync(one, two);
+        var removed = await Owners.AgreeAsync(one, two, "", Ids);
         Assert.DoesNotContain("S5", removed);
 
         // n above the names: the engine invents the rest.
@@ -112,36 +112,5 @@ public sealed class ProvisioningTests
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => TestHost.StartProxyAsync([], settings));
 
         Assert.Equal("Kubernetes:Enabled and Provisioning:Engine both say where the servers come from: set only one.", error.Message);
-    }
-
-    // Both replicas route every id alike within 2 s (the engine's list reaches each by long poll).
-    private static async Task<string[]> AgreeAsync(HttpClient one, HttpClient two)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(2);
-        while (true)
-        {
-            var a = await OwnersAsync(one);
-            var b = await OwnersAsync(two);
-            if (a.SequenceEqual(b) || DateTime.UtcNow > deadline)
-            {
-                Assert.Equal(a, b);
-                return a;
-            }
-
-            await Task.Delay(50);
-        }
-    }
-
-    private static async Task<string[]> OwnersAsync(HttpClient client)
-    {
-        var owners = new string[Ids];
-        for (var id = 0; id < Ids; id++)
-        {
-            using var response = await client.GetAsync($"/home?id={id}");
-            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            owners[id] = response.Headers.GetValues("X-Upstream-Server").Single();
-        }
-
-        return owners;
     }
 }
