@@ -19,7 +19,6 @@ internal sealed class ForwardingRequest
     private long _startedAt;
     private TimeSpan _attemptTimeout;
     private TimeSpan _totalTimeout;
-    private AttemptResult? _replay;
     private bool _attemptOpen;
     private bool _boundByTotal;
     private RetryBudget? _budget;
@@ -76,6 +75,9 @@ internal sealed class ForwardingRequest
     /// <summary>The member of the current attempt.</summary>
     public Upstream? Member { get; private set; }
 
+    /// <summary>What <see cref="Telemetry.ProxyTelemetry"/> keeps between the start and the end of the current attempt.</summary>
+    public AttemptObservation TelemetryObservation { get; set; }
+
     /// <summary>What each attempt observer keeps between the start and the end of the current attempt, in registration order.</summary>
     public AttemptObservation[] Observations { get; }
 
@@ -88,8 +90,8 @@ internal sealed class ForwardingRequest
     /// <summary>Whether the request holds a slot of the retry budget (it is returned when the request ends).</summary>
     public bool HoldsRetrySlot { get; private set; }
 
-    /// <summary>Whether the retry budget refused this request a retry.</summary>
-    public bool RetryRefused { get; private set; }
+    /// <summary>Whether the retry budget refused this request a retry (set where the retry is decided).</summary>
+    public bool RetryRefused { get; set; }
 
     /// <summary>Attempts made so far.</summary>
     public int Attempts => _triedCount;
@@ -134,15 +136,6 @@ internal sealed class ForwardingRequest
         return _triedCount;
     }
 
-    /// <summary>
-    /// The member a hedge of the current attempt would go to: the key's next eligible member, while attempts are left
-    /// and the request still waits for its first answer; -1 when there is none.
-    /// </summary>
-    public int NextHedgeIndex() =>
-        HedgeMember is null && _triedCount < MaxAttempts && !HttpContext.RequestAborted.IsCancellationRequested && !DeadlinePassed
-            ? Snapshot.Table.Pick(Hash, Tried)
-            : -1;
-
     /// <summary>Records the hedge of the current attempt to member <paramref name="index"/>, sent as <paramref name="message"/>.</summary>
     public Upstream BeginHedge(int index, HttpRequestMessage message)
     {
@@ -160,27 +153,27 @@ internal sealed class ForwardingRequest
     }
 
     /// <summary>
-    /// Whether a failure of the current attempt may be retried at all: attempts left, a member left to try and,
-    /// unless nothing reached the member, an idempotent method with a replayable body and room in the retry budget.
+    /// The one question whether this request may be sent again, as a retry after a failed attempt or as a hedge beside
+    /// a slow one: attempts left, the response untouched, the client still there, the deadline not passed, a server
+    /// left for the key and, unless nothing reached the server, an idempotent method with a replayable body. Pure: it
+    /// reads the request's state and changes nothing. The retry budget's slot is a separate, explicit step
+    /// (<see cref="TryReserveRetry"/>), taken once a send that adds load is decided.
     /// </summary>
-    public bool CanRetry(bool nothingSent) =>
+    /// <param name="nothingSent">No byte of the request reached the server (connection refused, breaker open).</param>
+    /// <returns>The index of the server the send would go to (the key's next untried eligible one), or -1.</returns>
+    public int ResendTarget(bool nothingSent) =>
         _triedCount < MaxAttempts
         && !HttpContext.Response.HasStarted
         && !HttpContext.RequestAborted.IsCancellationRequested
         && (nothingSent || (Idempotent && Replayable))
         && !DeadlinePassed
-        && Snapshot.Table.Pick(Hash, Tried) >= 0
-        && (nothingSent || ReserveRetryOrRecordRefusal());
-
-    private bool ReserveRetryOrRecordRefusal()
-    {
-        RetryRefused = !TryReserveRetry();
-        return !RetryRefused;
-    }
+            ? Snapshot.Table.Pick(Hash, Tried)
+            : -1;
 
     /// <summary>
     /// Takes a slot of the retry budget for this request (a retry or a hedge is about to be sent), or confirms the one
-    /// it holds; false when the budget is spent. Asked last, so a slot is taken only for a send that will happen.
+    /// it holds; false when the budget is spent. Called only once <see cref="ResendTarget"/> allowed the send, so a slot is
+    /// taken only for a send that will happen.
     /// </summary>
     public bool TryReserveRetry()
     {
@@ -199,21 +192,6 @@ internal sealed class ForwardingRequest
         var open = _attemptOpen;
         _attemptOpen = false;
         return open;
-    }
-
-    /// <summary>
-    /// Hands the failed first attempt's result to the retry pipeline, whose first execution reports it instead of
-    /// sending: Polly then decides on (and counts) the retry as for any other attempt.
-    /// </summary>
-    public void ReplayIntoRetry(in AttemptResult first) => _replay = first;
-
-    /// <summary>Takes the result set by <see cref="ReplayIntoRetry"/>, once.</summary>
-    public bool TryTakeReplay(out AttemptResult result)
-    {
-        result = _replay.GetValueOrDefault();
-        var had = _replay.HasValue;
-        _replay = null;
-        return had;
     }
 
     /// <summary>
@@ -251,7 +229,6 @@ internal sealed class ForwardingRequest
         Snapshot = null!;
         Member = null;
         HeldBack = false;
-        _replay = null;
         _attemptOpen = false;
         _boundByTotal = false;
         _budget = null;
@@ -261,6 +238,7 @@ internal sealed class ForwardingRequest
         HedgeMember = null;
         HedgeMessage = null;
         HedgeWon = false;
+        TelemetryObservation = default;
         Array.Clear(Observations);
         _triedCount = 0;
     }
@@ -276,10 +254,4 @@ internal sealed class ForwardingRequest
             return true;
         }
     }
-}
-
-/// <summary>Limits shared by <see cref="RetryOptions"/> and the per-request state.</summary>
-internal static class RetryOptionsLimits
-{
-    public const int MaxAttempts = 10;
 }

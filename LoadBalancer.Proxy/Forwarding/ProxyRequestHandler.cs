@@ -22,10 +22,14 @@ namespace LoadBalancer.Proxy.Forwarding;
 /// next distinct available member on the ring for the same key, within the limits of <see cref="RetryOptions"/>.
 /// </summary>
 /// <remarks>
-/// Every attempt runs through <see cref="AttemptAsync"/> (pick, reset, observe, send through the member's circuit
-/// breaker), <see cref="ForwardAsync"/> (YARP's forward, classify, end the attempt) and <see cref="Settle"/> (the
-/// breaker's refusal): the one place per-attempt behaviour lives. The first attempt runs outside Polly's retry
-/// pipeline; a retryable failure enters it (see <see cref="ForwardingPipeline"/>).
+/// The file reads as the request path, top to bottom: <see cref="InvokeAsync"/> (the guard, the key, the table, the
+/// first attempt, the retries, the response); one attempt (<see cref="AttemptAsync"/>: pick, reset, observe, send
+/// through the member's circuit breaker; <see cref="ForwardAsync"/>: YARP's forward; <see cref="Classify"/> and
+/// <see cref="Settle"/>: what came of it; <see cref="EndAttempt"/>); the one decision whether to send again
+/// (<see cref="DecideRetry"/>, on <see cref="ForwardingRequest.ResendTarget"/>); the retries
+/// (<see cref="RetryAsync"/>, through <see cref="RetryPipeline"/>); hedging (<see cref="SendHedgedAsync"/>); the
+/// proxy's own answer (<see cref="CompleteAsync"/>). The per-request state is <see cref="ForwardingRequest"/>, beside
+/// this file.
 /// </remarks>
 public sealed partial class ProxyRequestHandler
 {
@@ -44,9 +48,8 @@ public sealed partial class ProxyRequestHandler
     private readonly IForwardingAttemptObserver[] _observers;
     private readonly RetryOptions _retry;
     private readonly RetryBudget? _budget;
-    private readonly HealthMetrics _metrics;
     private readonly string _retryAfter;
-    private readonly ResiliencePipeline<AttemptResult> _pipeline;
+    private readonly ResiliencePipeline<AttemptResult> _retries;
     private readonly ResiliencePipeline<HttpResponseMessage> _hedging;
     private readonly bool _hedgingEnabled;
     private readonly TimeSpan _hedgeDelay;
@@ -62,7 +65,6 @@ public sealed partial class ProxyRequestHandler
         IHttpForwarder forwarder,
         UpstreamHttpClient client,
         UpstreamCircuitBreakers breakers,
-        HealthMetrics metrics,
         IOptions<RetryOptions> retry,
         IOptions<HedgingOptions> hedging,
         RetryBudget budget,
@@ -84,9 +86,8 @@ public sealed partial class ProxyRequestHandler
         _observers = observers.ToArray();
         _retry = retry.Value;
         _budget = budget.Enabled && _retry.MaxAttempts > 1 ? budget : null;
-        _metrics = metrics;
         _retryAfter = _retry.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        _pipeline = ForwardingPipeline.Build(_retry, time, metrics);
+        _retries = RetryPipeline.Build(_retry, time, telemetry);
         // A delay the attempt timeout cuts short would only start a hedge as the attempt is given up.
         _hedgingEnabled = hedging.Value.Enabled && hedging.Value.Delay < _retry.AttemptTimeout;
         _hedgeDelay = hedging.Value.Delay;
@@ -106,15 +107,17 @@ public sealed partial class ProxyRequestHandler
             return;
         }
 
+        // The key: hashed with the current table's function. The request's span carries the routing decision; each
+        // attempt is reported by ProxyTelemetry (AttemptAsync, EndAttempt).
         var snapshot = _ring.Current;
         ulong hash = 0;
-        // The request's span carries the routing decision; each attempt is reported by the observer.
         string? rawKey = null;
         if (snapshot is not null)
         {
             hash = _telemetry.IncludeRoutingKey ? _keys.Hash(context, snapshot.Hash, out rawKey) : _keys.Hash(context, snapshot.Hash);
         }
 
+        // The table: the server that owns the key now.
         var span = _telemetry.BeginRequest(context, hash, rawKey);
         var first = snapshot is null ? -1 : snapshot.Table.Pick(hash, []);
         if (first < 0)
@@ -137,25 +140,21 @@ public sealed partial class ProxyRequestHandler
             request.Initialize(this, context, snapshot!, hash, first, _retry, _budget, IsIdempotent(context.Request.Method), hasBody, replayable, hedging);
             context.Features.Set(request);
 
+            // The first attempt (outside the retry pipeline: see RetryPipeline), then the retries; a slow attempt may be
+            // hedged inside ForwardAsync (SendHedgedAsync).
             result = Settle(request, await AttemptAsync(resilience, request).ConfigureAwait(false));
             if (result.Retryable)
             {
-                request.ReplayIntoRetry(result);
-                var outcome = await _pipeline.ExecuteOutcomeAsync(
-                    static async (resilienceContext, state) => Outcome.FromResult(state.TryTakeReplay(out var replayed)
-                        ? replayed
-                        : state.Handler.Settle(state, await state.Handler.AttemptAsync(resilienceContext, state).ConfigureAwait(false))),
-                    resilience,
-                    request).ConfigureAwait(false);
-                result = outcome.Exception is null ? outcome.Result : Rethrow(outcome.Exception);
+                result = await RetryAsync(resilience, request, result).ConfigureAwait(false);
             }
 
             if (request.RetryRefused)
             {
-                _metrics.RetryRefused(result);
+                _telemetry.RetryRefused(result);
                 LogRetryRefused(_logger, request.Member!.Name, result.KindName, _budget!.Retrying, _budget.Active);
             }
 
+            // The response: the server's, already relayed, or the proxy's own.
             await CompleteAsync(request, result).ConfigureAwait(false);
         }
         finally
@@ -166,6 +165,26 @@ public sealed partial class ProxyRequestHandler
             ResilienceContextPool.Shared.Return(resilience);
             _requests.Return(request);
         }
+    }
+
+    /// <summary>Decides whether the body can be replayed and, if so, buffers it as it is read.</summary>
+    private (bool HasBody, bool Replayable) PrepareBody(HttpContext context)
+    {
+        var request = context.Request;
+        var hasBody = context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? request.ContentLength > 0;
+        if (!hasBody)
+        {
+            return (false, true);
+        }
+
+        if (_retry.MaxAttempts > 1 && request.ContentLength is long length && length <= _retry.MaxBufferedBodyBytes)
+        {
+            // In memory up to the limit (the threshold equals the limit): no temporary files.
+            request.EnableBuffering(_retry.MaxBufferedBodyBytes, _retry.MaxBufferedBodyBytes);
+            return (true, true);
+        }
+
+        return (true, false);
     }
 
     /// <summary>
@@ -191,6 +210,7 @@ public sealed partial class ProxyRequestHandler
         var attempt = request.Begin(index);
         var member = request.Member!;
         context.Response.Headers[UpstreamHeader] = member.Name;
+        request.TelemetryObservation = _telemetry.AttemptStarting(member, attempt);
         for (var i = 0; i < _observers.Length; i++)
         {
             request.Observations[i] = _observers[i].AttemptStarting(context, member, attempt);
@@ -201,6 +221,22 @@ public sealed partial class ProxyRequestHandler
             static (_, state) => state.Handler.ForwardAsync(state),
             resilience,
             request);
+    }
+
+    /// <summary>Undoes what the failed attempt left on the response (YARP's status, headers, error feature) and rewinds the body.</summary>
+    private static void ResetForRetry(ForwardingRequest request)
+    {
+        var context = request.HttpContext;
+        context.Response.Clear();
+        context.Features.Set<IForwarderErrorFeature>(null);
+        if (request.HasBody)
+        {
+            // Only a buffered body can be rewound; an unbuffered one is retried only when nothing was sent (never read).
+            if (context.Request.Body.CanSeek)
+            {
+                context.Request.Body.Position = 0;
+            }
+        }
     }
 
     /// <summary>Sends the current attempt with YARP, classifies what happened while the context still tells, and ends the attempt.</summary>
@@ -227,6 +263,138 @@ public sealed partial class ProxyRequestHandler
         }
 
         return Outcome.FromResult(result);
+    }
+
+    /// <summary>What the forward came to, read while the context still tells.</summary>
+    private AttemptResult Classify(ForwardingRequest request, ForwarderError error)
+    {
+        var context = request.HttpContext;
+        var status = context.Response.StatusCode;
+        if (error == ForwarderError.None)
+        {
+            return Conclude(request, request.HeldBack || status >= 500 ? AttemptKind.ServerError : AttemptKind.Success, status);
+        }
+
+        var exception = context.Features.Get<IForwarderErrorFeature>()?.Exception;
+        if (context.RequestAborted.IsCancellationRequested || error is ForwarderError.RequestBodyClient or ForwarderError.ResponseBodyClient)
+        {
+            return Conclude(request, AttemptKind.ClientFailed, 0, exception);
+        }
+
+        if (error == ForwarderError.Request && IsConnectionFailure(exception))
+        {
+            return Conclude(request, AttemptKind.ConnectionFailed, 0, exception);
+        }
+
+        // Our deadlines cancel the forward (YARP reports RequestCanceled); its own activity timeout is RequestTimedOut.
+        var kind = error == ForwarderError.RequestTimedOut || request.TimedOut ? AttemptKind.Timeout : AttemptKind.TransportFailed;
+        return Conclude(request, kind, 0, exception);
+    }
+
+    /// <summary>True when the connection could not be opened, so no byte of the request reached the member.</summary>
+    internal static bool IsConnectionFailure(Exception? exception)
+    {
+        for (var current = exception; current is not null; current = current.InnerException)
+        {
+            if (current is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError })
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>The attempt's result from the breaker's outcome: a refusal ends the attempt here, as nothing was sent.</summary>
+    private AttemptResult Settle(ForwardingRequest request, Outcome<AttemptResult> outcome)
+    {
+        switch (outcome.Exception)
+        {
+            case null:
+                return outcome.Result;
+            case BrokenCircuitException broken:
+                // The breaker refused before anything was sent: any method may go elsewhere.
+                var refused = Conclude(request, AttemptKind.BreakerOpen, 0, broken);
+                EndAttempt(request, refused);
+                return refused;
+            case var exception:
+                EndAttempt(request, new AttemptResult(AttemptKind.TransportFailed, 0, Retryable: false, exception));
+                return Rethrow(exception);
+        }
+    }
+
+    /// <summary>Ends the current attempt once: the member's in-flight count, the observer, the log.</summary>
+    private void EndAttempt(ForwardingRequest request, in AttemptResult result)
+    {
+        if (!request.TryEndAttempt())
+        {
+            return;
+        }
+
+        var member = request.Member!;
+        member.EndRequest(served: result.Kind is AttemptKind.Success or AttemptKind.ServerError);
+        _telemetry.AttemptCompleted(member, request.Attempts, result, request.TelemetryObservation);
+        for (var i = 0; i < _observers.Length; i++)
+        {
+            _observers[i].AttemptCompleted(request.HttpContext, member, request.Attempts, result, request.Observations[i]);
+        }
+
+        if (result.Kind is not (AttemptKind.Success or AttemptKind.ServerError) || request.HeldBack)
+        {
+            // The message only: a dead member under load fails many attempts before probes take it out.
+            LogAttemptFailed(_logger, request.Attempts, member.Name, result.KindName, result.StatusCode, result.Retryable, RootCause(result.Exception)?.Message);
+        }
+    }
+
+    /// <summary>
+    /// An attempt's result, with whether it is retried: decided here, by kind, for every attempt (the transformer asks
+    /// <see cref="DecideRetry"/> itself for a 5xx answer, as it must decide before YARP copies the answer).
+    /// </summary>
+    private AttemptResult Conclude(ForwardingRequest request, AttemptKind kind, int status, Exception? exception = null) =>
+        new(kind, status, kind switch
+        {
+            // Nothing reached the server: any method may go elsewhere, and the retry adds no load.
+            AttemptKind.ConnectionFailed or AttemptKind.BreakerOpen => DecideRetry(request, nothingSent: true),
+            AttemptKind.Timeout or AttemptKind.TransportFailed => DecideRetry(request, nothingSent: false),
+            // Held back by the transformer, which decided already.
+            AttemptKind.ServerError => request.HeldBack,
+            _ => false,
+        }, exception);
+
+    /// <summary>
+    /// Whether a failed attempt is retried: the one retry decision. First the pure question
+    /// (<see cref="ForwardingRequest.ResendTarget"/>); then, for a retry that adds load (something reached the server),
+    /// the explicit reservation of a slot in the retry budget, whose refusal is recorded for the log and the metric.
+    /// </summary>
+    internal static bool DecideRetry(ForwardingRequest request, bool nothingSent)
+    {
+        if (request.ResendTarget(nothingSent) < 0)
+        {
+            return false;
+        }
+
+        if (nothingSent || request.TryReserveRetry())
+        {
+            return true;
+        }
+
+        request.RetryRefused = true;
+        return false;
+    }
+
+    /// <summary>
+    /// The retries of a request whose first attempt failed retryably, through <see cref="RetryPipeline"/> (whose first
+    /// execution is the first retry: it is counted here, the rest by Polly). Each execution is one attempt, as above.
+    /// </summary>
+    private async Task<AttemptResult> RetryAsync(ResilienceContext resilience, ForwardingRequest request, AttemptResult first)
+    {
+        _telemetry.Retried(first);
+        var outcome = await _retries.ExecuteOutcomeAsync(
+            static async (resilienceContext, state) =>
+                Outcome.FromResult(state.Handler.Settle(state, await state.Handler.AttemptAsync(resilienceContext, state).ConfigureAwait(false))),
+            resilience,
+            request).ConfigureAwait(false);
+        return outcome.Exception is null ? outcome.Result : Rethrow(outcome.Exception);
     }
 
     /// <summary>
@@ -291,7 +459,8 @@ public sealed partial class ProxyRequestHandler
             return null;
         }
 
-        var index = request.NextHedgeIndex();
+        // The same question as for a retry (something reaches the server; no second hedge of one attempt), then the budget.
+        var index = request.HedgeMember is null ? request.ResendTarget(nothingSent: false) : -1;
         if (index < 0)
         {
             return null;
@@ -374,123 +543,6 @@ public sealed partial class ProxyRequestHandler
         }
 
         return copy;
-    }
-
-    /// <summary>The attempt's result from the breaker's outcome: a refusal ends the attempt here, as nothing was sent.</summary>
-    private AttemptResult Settle(ForwardingRequest request, Outcome<AttemptResult> outcome)
-    {
-        switch (outcome.Exception)
-        {
-            case null:
-                return outcome.Result;
-            case BrokenCircuitException broken:
-                // The breaker refused before anything was sent: any method may go elsewhere.
-                var refused = new AttemptResult(AttemptKind.BreakerOpen, 0, request.CanRetry(nothingSent: true), broken);
-                EndAttempt(request, refused);
-                return refused;
-            case var exception:
-                EndAttempt(request, new AttemptResult(AttemptKind.TransportFailed, 0, Retryable: false, exception));
-                return Rethrow(exception);
-        }
-    }
-
-    /// <summary>Ends the current attempt once: the member's in-flight count, the observer, the log.</summary>
-    private void EndAttempt(ForwardingRequest request, in AttemptResult result)
-    {
-        if (!request.TryEndAttempt())
-        {
-            return;
-        }
-
-        var member = request.Member!;
-        member.EndRequest(served: result.Kind is AttemptKind.Success or AttemptKind.ServerError);
-        for (var i = 0; i < _observers.Length; i++)
-        {
-            _observers[i].AttemptCompleted(request.HttpContext, member, request.Attempts, result, request.Observations[i]);
-        }
-
-        if (result.Kind is not (AttemptKind.Success or AttemptKind.ServerError) || request.HeldBack)
-        {
-            // The message only: a dead member under load fails many attempts before probes take it out.
-            LogAttemptFailed(_logger, request.Attempts, member.Name, result.KindName, result.StatusCode, result.Retryable, RootCause(result.Exception)?.Message);
-        }
-    }
-
-    private static AttemptResult Classify(ForwardingRequest request, ForwarderError error)
-    {
-        var context = request.HttpContext;
-        var status = context.Response.StatusCode;
-        if (error == ForwarderError.None)
-        {
-            return request.HeldBack
-                ? new AttemptResult(AttemptKind.ServerError, status, Retryable: true)
-                : new AttemptResult(status >= 500 ? AttemptKind.ServerError : AttemptKind.Success, status, Retryable: false);
-        }
-
-        var exception = context.Features.Get<IForwarderErrorFeature>()?.Exception;
-        if (context.RequestAborted.IsCancellationRequested || error is ForwarderError.RequestBodyClient or ForwarderError.ResponseBodyClient)
-        {
-            return new AttemptResult(AttemptKind.ClientFailed, 0, Retryable: false, exception);
-        }
-
-        if (error == ForwarderError.Request && IsConnectionFailure(exception))
-        {
-            return new AttemptResult(AttemptKind.ConnectionFailed, 0, request.CanRetry(nothingSent: true), exception);
-        }
-
-        // Our deadlines cancel the forward (YARP reports RequestCanceled); its own activity timeout is RequestTimedOut.
-        var kind = error == ForwarderError.RequestTimedOut || request.TimedOut ? AttemptKind.Timeout : AttemptKind.TransportFailed;
-        return new AttemptResult(kind, 0, request.CanRetry(nothingSent: false), exception);
-    }
-
-    /// <summary>True when the connection could not be opened, so no byte of the request reached the member.</summary>
-    internal static bool IsConnectionFailure(Exception? exception)
-    {
-        for (var current = exception; current is not null; current = current.InnerException)
-        {
-            if (current is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError })
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
-    /// <summary>Undoes what the failed attempt left on the response (YARP's status, headers, error feature) and rewinds the body.</summary>
-    private static void ResetForRetry(ForwardingRequest request)
-    {
-        var context = request.HttpContext;
-        context.Response.Clear();
-        context.Features.Set<IForwarderErrorFeature>(null);
-        if (request.HasBody)
-        {
-            // Only a buffered body can be rewound; an unbuffered one is retried only when nothing was sent (never read).
-            if (context.Request.Body.CanSeek)
-            {
-                context.Request.Body.Position = 0;
-            }
-        }
-    }
-
-    /// <summary>Decides whether the body can be replayed and, if so, buffers it as it is read.</summary>
-    private (bool HasBody, bool Replayable) PrepareBody(HttpContext context)
-    {
-        var request = context.Request;
-        var hasBody = context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? request.ContentLength > 0;
-        if (!hasBody)
-        {
-            return (false, true);
-        }
-
-        if (_retry.MaxAttempts > 1 && request.ContentLength is long length && length <= _retry.MaxBufferedBodyBytes)
-        {
-            // In memory up to the limit (the threshold equals the limit): no temporary files.
-            request.EnableBuffering(_retry.MaxBufferedBodyBytes, _retry.MaxBufferedBodyBytes);
-            return (true, true);
-        }
-
-        return (true, false);
     }
 
     /// <summary>Writes the proxy's own answer when the last attempt left nothing for the client.</summary>

@@ -60,7 +60,7 @@ internal sealed class RetryAwareTransformer : HttpTransformer
         if (proxyResponse is not null && httpContext.Features.Get<ForwardingRequest>() is { } request)
         {
             request.ResponseReceived();
-            if (IsRetryableStatus((int)proxyResponse.StatusCode) && request.CanRetry(nothingSent: false))
+            if (IsRetryableStatus((int)proxyResponse.StatusCode) && ProxyRequestHandler.DecideRetry(request, nothingSent: false))
             {
                 request.HeldBack = true;
                 return new ValueTask<bool>(false);

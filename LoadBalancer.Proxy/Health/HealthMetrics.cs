@@ -1,21 +1,18 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using LoadBalancer.Proxy.Forwarding;
 using LoadBalancer.Proxy.Membership;
 using LoadBalancer.Proxy.Telemetry;
 
 namespace LoadBalancer.Proxy.Health;
 
 /// <summary>
-/// Counters for failover: members leaving and rejoining, breaker transitions and retried attempts, plus a gauge of
+/// Counters for health: members leaving and rejoining, breaker transitions, plus a gauge of
 /// member availability. All on the proxy's meter <see cref="ProxyApplication.TelemetryName"/>.
 /// </summary>
 public sealed class HealthMetrics
 {
     private readonly Counter<long> _availabilityChanges;
     private readonly Counter<long> _breakerTransitions;
-    private readonly Counter<long> _retries;
-    private readonly Counter<long> _retriesRefused;
 
     /// <summary>Creates the instruments on the proxy's meter.</summary>
     public HealthMetrics(IMeterFactory meterFactory, RingState ring)
@@ -25,10 +22,6 @@ public sealed class HealthMetrics
             "loadbalancer.upstream.availability_changes", "{change}", "Times a member left or rejoined routing.");
         _breakerTransitions = meter.CreateCounter<long>(
             "loadbalancer.circuit_breaker.transitions", "{transition}", "Circuit breaker state changes per member.");
-        _retries = meter.CreateCounter<long>(
-            "loadbalancer.retries", "{attempt}", "Attempts sent to another member after a failed one.");
-        _retriesRefused = meter.CreateCounter<long>(
-            "loadbalancer.retries.refused", "{request}", "Failed attempts not retried because the retry budget was spent.");
         meter.CreateObservableGauge(
             "loadbalancer.upstream.available",
             () => Observe(ring),
@@ -52,14 +45,6 @@ public sealed class HealthMetrics
             { ProxyTelemetry.MemberAttribute, member },
             { "loadbalancer.circuit_breaker.state", state },
         });
-
-    /// <summary>Counts one retried attempt and why the previous one failed.</summary>
-    public void Retried(in AttemptResult failed) =>
-        _retries.Add(1, new KeyValuePair<string, object?>("loadbalancer.retry.reason", failed.KindName));
-
-    /// <summary>Counts a failed attempt the retry budget kept from being retried.</summary>
-    public void RetryRefused(in AttemptResult failed) =>
-        _retriesRefused.Add(1, new KeyValuePair<string, object?>("loadbalancer.retry.reason", failed.KindName));
 
     private static IEnumerable<Measurement<int>> Observe(RingState ring)
     {

@@ -23,7 +23,7 @@ namespace LoadBalancer.Proxy.Telemetry;
 /// <para>Keys remapped by a membership change are measured from <see cref="RingState.Changed"/>, on the thread that
 /// publishes the new ring, never on the request path.</para>
 /// </remarks>
-public sealed partial class ProxyTelemetry : IForwardingAttemptObserver, IDisposable
+public sealed partial class ProxyTelemetry : IDisposable
 {
     /// <summary>Span attribute: the routing key's hash in hex (never the raw key unless configured).</summary>
     public const string KeyHashAttribute = "loadbalancer.key.hash";
@@ -77,6 +77,8 @@ public sealed partial class ProxyTelemetry : IForwardingAttemptObserver, IDispos
     private readonly Histogram<double> _duration;
     private readonly Counter<long> _ringChanges;
     private readonly Counter<long> _hedges;
+    private readonly Counter<long> _retries;
+    private readonly Counter<long> _retriesRefused;
     private readonly Gauge<double> _keysRemapped;
     private readonly RingState _ring;
     private readonly TelemetryOptions _options;
@@ -110,6 +112,10 @@ public sealed partial class ProxyTelemetry : IForwardingAttemptObserver, IDispos
         _hedges = _meter.CreateCounter<long>(
             "loadbalancer.hedges", "{hedge}",
             "Slow attempts hedged to the key's next member, by the slow member and whether the hedge won, lost or was refused by the retry budget.");
+        _retries = _meter.CreateCounter<long>(
+            "loadbalancer.retries", "{attempt}", "Attempts sent to another member after a failed one.");
+        _retriesRefused = _meter.CreateCounter<long>(
+            "loadbalancer.retries.refused", "{request}", "Failed attempts not retried because the retry budget was spent.");
         _ringChanges = _meter.CreateCounter<long>(
             "loadbalancer.ring.changes", "{change}", "Ring membership changes (a new table was published).");
         _keysRemapped = _meter.CreateGauge<double>(
@@ -193,6 +199,14 @@ public sealed partial class ProxyTelemetry : IForwardingAttemptObserver, IDispos
     public void HedgeRefused(Upstream slow) =>
         _hedges.Add(1, new TagList { { MemberAttribute, slow.Name }, { HedgeOutcomeAttribute, "refused" } });
 
+    /// <summary>Counts one retried attempt and why the previous one failed.</summary>
+    public void Retried(in AttemptResult failed) =>
+        _retries.Add(1, new KeyValuePair<string, object?>(RetryReasonAttribute, failed.KindName));
+
+    /// <summary>Counts a failed attempt the retry budget kept from being retried.</summary>
+    public void RetryRefused(in AttemptResult failed) =>
+        _retriesRefused.Add(1, new KeyValuePair<string, object?>(RetryReasonAttribute, failed.KindName));
+
     /// <summary>Counts a request no member could take and records it on the request's span.</summary>
     public void NoServer(Activity? request)
     {
@@ -200,18 +214,22 @@ public sealed partial class ProxyTelemetry : IForwardingAttemptObserver, IDispos
         CompleteRequest(request, null, 0, NoServerOutcome);
     }
 
-    /// <inheritdoc />
+    /// <summary>
+    /// An attempt to <paramref name="member"/> is about to be sent (<paramref name="attempt"/> counts from 1); the
+    /// returned value goes back to <see cref="AttemptCompleted"/>. Called by <see cref="ProxyRequestHandler"/> for every
+    /// attempt, retries included, before any <see cref="IForwardingAttemptObserver"/>.
+    /// </summary>
     /// <remarks>
     /// A retry gets its own live span (a child of the request's span) carrying the reason, the previous attempt's outcome.
     /// The first attempt gets none while it runs: most requests need one attempt, the request's span already names its
     /// member, and YARP's HttpClient span sits right below. Should it fail, its span is recorded afterwards with its
     /// real start time (<see cref="AttemptCompleted"/>), so a trace still shows every failed attempt.
     /// </remarks>
-    public AttemptObservation AttemptStarting(HttpContext context, Upstream member, int attempt) =>
+    public AttemptObservation AttemptStarting(Upstream member, int attempt) =>
         new(attempt > 1 ? StartAttempt(member, attempt, startTime: default) : null, _time.GetTimestamp());
 
-    /// <inheritdoc />
-    public void AttemptCompleted(HttpContext context, Upstream member, int attempt, in AttemptResult result, in AttemptObservation observation)
+    /// <summary>The attempt ended with <paramref name="result"/>: its span, its count and its duration.</summary>
+    public void AttemptCompleted(Upstream member, int attempt, in AttemptResult result, in AttemptObservation observation)
     {
         var elapsed = _time.GetElapsedTime(observation.StartedAt);
         var span = observation.State as Activity;

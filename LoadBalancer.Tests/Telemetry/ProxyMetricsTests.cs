@@ -94,6 +94,25 @@ public sealed class ProxyMetricsTests
     }
 
     [Fact]
+    public async Task Every_retry_is_counted_once_with_the_failed_attempts_kind()
+    {
+        // Three servers that refuse connections, three attempts: two retries, each after a connection_failed attempt.
+        await using var proxy = await TestHost.StartProxyAsync(
+            Enumerable.Range(1, 3).Select(i => KeyValuePair.Create($"server{i}", new Uri($"http://127.0.0.1:{Ports.Free()}/"))).ToArray(),
+            ProxySettings.WithoutProbes());
+        using var recorder = new TelemetryTestKit.Recorder(proxy.App.Services.GetRequiredService<IMeterFactory>());
+        using var client = proxy.CreateClient();
+
+        using var response = await client.GetAsync("/home?id=retried");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal(3, recorder.Of("loadbalancer.upstream.requests").Length);
+        var retries = recorder.Of("loadbalancer.retries");
+        Assert.Equal(2, retries.Sum(r => r.Value));
+        Assert.All(retries, r => Assert.Equal("connection_failed", r.Tags[ProxyTelemetry.RetryReasonAttribute]));
+    }
+
+    [Fact]
     public void Adding_a_fourth_member_remaps_about_a_quarter_of_the_keys_and_removing_it_moves_them_back()
     {
         var ring = new RingState();
