@@ -7,11 +7,11 @@ var options = AppHostOptions.Read(builder.Configuration);
 var adminKey = builder.AddAdminKey();
 
 var proxy = builder.AddProxy(options.ProxyPort, adminKey)
-    .WithUpstreamProtocol(options.UpstreamProtocol)
+    .WithServerProtocol(options.ServerProtocol)
     .WithProxySettings(builder.Configuration.GetSection("Proxy"));
 
 // N distinct resources rather than WithReplicas: replicas would hide behind one DCP endpoint that balances per
-// connection, and the ring must see every server as a member of its own.
+// connection, and the ring must see every server on its own.
 for (var id = 1; id <= options.Servers; id++)
 {
     var server = builder.AddServer(id, options.ProxiedServers)

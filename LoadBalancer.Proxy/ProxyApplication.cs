@@ -1,10 +1,11 @@
 using LoadBalancer.Proxy.Admin;
+using LoadBalancer.Proxy.Balancing;
+using LoadBalancer.Proxy.Common;
 using LoadBalancer.Proxy.Connections;
 using LoadBalancer.Proxy.Forwarding;
 using LoadBalancer.Proxy.Health;
 using LoadBalancer.Proxy.Membership;
 using LoadBalancer.Proxy.RateLimiting;
-using LoadBalancer.Proxy.Ring;
 using LoadBalancer.Proxy.Telemetry;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -35,8 +36,8 @@ public static class ProxyApplication
 
         builder.AddClientConnections();                          // Connections/: Kestrel, the connection limit
         services.AddMembership();                                // Membership/: discovery, the ring's state
-        services.AddBalancing();                                 // Ring/: algorithm, hash function
-        services.AddMemberHealth();                              // Health/: probes, breakers, /health's check
+        services.AddBalancing();                                 // Balancing/: algorithm, hash function, the table
+        services.AddServerHealth();                              // Health/: probes, breakers, /health's check
         services.AddForwarding();                                // Forwarding/: key, attempts, retries, hedging
         services.AddLoadBalancerAdmin();                         // Admin/: /rep, /add, /rm
         services.AddClientRateLimiting();                        // RateLimiting/

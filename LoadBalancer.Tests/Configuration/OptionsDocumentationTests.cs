@@ -4,7 +4,7 @@ using System.Reflection;
 using System.Text.RegularExpressions;
 using LoadBalancer.AppHost;
 using LoadBalancer.Proxy;
-using LoadBalancer.Proxy.Ring;
+using LoadBalancer.Proxy.Balancing;
 using LoadBalancer.Server;
 using LoadBalancer.Tests.Compose;
 

@@ -119,7 +119,7 @@ public sealed class ConnectionFloodTests
     {
         using var response = await client.GetAsync("/heartbeat?id=flood");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.StartsWith("server", ProxyProbe.UpstreamOf(response), StringComparison.Ordinal);
+        Assert.StartsWith("server", ProxyProbe.ServerOf(response), StringComparison.Ordinal);
     }
 
     private static async Task AssertBothServersUpAsync(HttpClient client)

@@ -70,7 +70,7 @@ public sealed class AdminEndToEndTests(AdminAppHostFixture fixture) : IClassFixt
         {
             using var response = await client.GetAsync($"/home?id=admin-e2e-{id}", ct);
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            owners[id] = Assert.Single(response.Headers.GetValues(ProxyRequestHandler.UpstreamHeader));
+            owners[id] = Assert.Single(response.Headers.GetValues(ProxyRequestHandler.ServerNameHeader));
 
             // The answer really comes from the server the header names (server2 answers "Hello from Server: 2").
             var reply = await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>(ct);

@@ -68,8 +68,8 @@ public sealed class FailoverEndToEndTests(FailoverAppHostFixture fixture, ITestO
         Assert.True(records.Count >= 10_000);
         Assert.Empty(load.Failures);
         // Keys of surviving servers never changed server; the victim's keys went elsewhere while it was away.
-        Assert.All(records.Where(r => owners[r.Key] != victim), r => Assert.Equal(owners[r.Key], r.Upstream));
-        Assert.Contains(records, r => owners[r.Key] == victim && r.Upstream != victim);
+        Assert.All(records.Where(r => owners[r.Key] != victim), r => Assert.Equal(owners[r.Key], r.BackendServer));
+        Assert.Contains(records, r => owners[r.Key] == victim && r.BackendServer != victim);
         // Back: every key is where it was before.
         Assert.Equal(owners, await OwnersAsync(client, keys));
     }
@@ -113,14 +113,14 @@ public sealed class FailoverEndToEndTests(FailoverAppHostFixture fixture, ITestO
         fixture.App.ResourceNotifications.TryGetCurrentState(name, out var current)
         && current.Snapshot.State?.Text is "Finished" or "Exited";
 
-    private static async Task WaitForProxyStateAsync(HttpClient client, string member, string state)
+    private static async Task WaitForProxyStateAsync(HttpClient client, string server, string state)
     {
         using var cts = new CancellationTokenSource(Generous);
         while (true)
         {
             using var response = await client.GetAsync("/health", cts.Token);
             var report = await response.Content.ReadFromJsonAsync<JsonElement>(cts.Token);
-            if (report.GetProperty("servers").GetProperty(member).GetProperty("state").GetString() == state)
+            if (report.GetProperty("servers").GetProperty(server).GetProperty("state").GetString() == state)
             {
                 return;
             }
@@ -136,7 +136,7 @@ public sealed class FailoverEndToEndTests(FailoverAppHostFixture fixture, ITestO
         {
             using var response = await client.GetAsync($"/home?id={key}", ct);
             response.EnsureSuccessStatusCode();
-            owners[key] = ProxyProbe.UpstreamOf(response);
+            owners[key] = ProxyProbe.ServerOf(response);
         });
         return new Dictionary<string, string>(owners);
     }
@@ -145,7 +145,7 @@ public sealed class FailoverEndToEndTests(FailoverAppHostFixture fixture, ITestO
     private sealed class Load : IAsyncDisposable
     {
         private const int MaximumRequests = 400_000;
-        private readonly ConcurrentQueue<(string Key, string Upstream)> _records = new();
+        private readonly ConcurrentQueue<(string Key, string BackendServer)> _records = new();
         private readonly CancellationTokenSource _stop = new(TimeSpan.FromMinutes(8));
         private Task _task = Task.CompletedTask;
         private int _minimum;
@@ -169,7 +169,7 @@ public sealed class FailoverEndToEndTests(FailoverAppHostFixture fixture, ITestO
             }
         }
 
-        public async Task<List<(string Key, string Upstream)>> StopAsync()
+        public async Task<List<(string Key, string BackendServer)>> StopAsync()
         {
             await WaitForAsync(_minimum);
             await _stop.CancelAsync();
@@ -195,7 +195,7 @@ public sealed class FailoverEndToEndTests(FailoverAppHostFixture fixture, ITestO
                     using var response = await client.GetAsync($"/home?id={key}", _stop.Token);
                     if (response.StatusCode == HttpStatusCode.OK)
                     {
-                        _records.Enqueue((key, ProxyProbe.UpstreamOf(response)));
+                        _records.Enqueue((key, ProxyProbe.ServerOf(response)));
                     }
                     else
                     {

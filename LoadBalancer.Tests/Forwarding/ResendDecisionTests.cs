@@ -1,6 +1,6 @@
+using LoadBalancer.Proxy.Balancing;
 using LoadBalancer.Proxy.Forwarding;
 using LoadBalancer.Proxy.Membership;
-using LoadBalancer.Proxy.Ring;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
@@ -16,14 +16,14 @@ namespace LoadBalancer.Tests.Forwarding;
 public sealed class ResendDecisionTests
 {
     private readonly FakeTimeProvider _time = new(DateTimeOffset.UtcNow);
-    private readonly RingSnapshot _snapshot;
+    private readonly TableSnapshot _snapshot;
 
     public ResendDecisionTests()
     {
         var options = new BalancingOptions();
         var hash = BalancingAlgorithms.CreateHash(options);
-        var servers = Enumerable.Range(1, 3).Select(i => new Upstream($"server{i}", new Uri($"http://127.0.0.1:{5000 + i}")));
-        _snapshot = new RingSnapshot(BalancingAlgorithms.Create(options).Build(servers, hash), hash, 1);
+        var servers = Enumerable.Range(1, 3).Select(i => new BackendServer($"server{i}", new Uri($"http://127.0.0.1:{5000 + i}")));
+        _snapshot = new TableSnapshot(BalancingAlgorithms.Create(options).Build(servers, hash), hash, 1);
     }
 
     [Fact]
