@@ -7,6 +7,7 @@ using static LoadBalancer.Tests.Admin.AdminCalls;
 namespace LoadBalancer.Tests.Admin;
 
 /// <summary>The contract's success shapes and every refused input, through a running proxy (loopback, no key).</summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class AdminApiTests
 {
     private const string TooManyToAdd = "<Error> Length of hostname list is more than newly added instances";

@@ -3,10 +3,12 @@ using LoadBalancer.Proxy.Balancing;
 using LoadBalancer.Proxy.Membership;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using LoadBalancer.Tests.Infrastructure;
 
 namespace LoadBalancer.Tests.Admin;
 
 /// <summary>How admin changes and service discovery combine: (discovered ∪ added) − removed, applied whole or not at all.</summary>
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public sealed class AdminMembershipTests
 {
     private readonly TableState _state = new();

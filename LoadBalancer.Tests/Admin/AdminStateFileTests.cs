@@ -12,6 +12,7 @@ using static LoadBalancer.Tests.Admin.AdminCalls;
 namespace LoadBalancer.Tests.Admin;
 
 /// <summary><c>Admin:StateFile</c>: admin changes outlive the proxy, a bad file never stops it, a change it cannot save is not made.</summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class AdminStateFileTests : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("lb-state-").FullName;

@@ -14,6 +14,7 @@ using static LoadBalancer.Tests.Admin.AdminCalls;
 namespace LoadBalancer.Tests.Admin;
 
 /// <summary>Admin changes while requests route: no failed request, drained servers, a consistent final ring.</summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class AdminUnderLoadTests
 {
     [Fact]

@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace LoadBalancer.Tests.Balancing;
 
 /// <summary>The algorithm and hash function are chosen in configuration and reach the running proxy.</summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class BalancingConfigurationTests
 {
     public static TheoryData<string, string, Type> Choices => new()

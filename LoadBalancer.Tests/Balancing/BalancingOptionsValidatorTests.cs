@@ -1,7 +1,9 @@
 using LoadBalancer.Proxy.Balancing;
+using LoadBalancer.Tests.Infrastructure;
 
 namespace LoadBalancer.Tests.Balancing;
 
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public sealed class BalancingOptionsValidatorTests
 {
     private static IEnumerable<string> Failures(BalancingOptions options) =>

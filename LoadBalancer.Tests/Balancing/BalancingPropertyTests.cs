@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using LoadBalancer.Proxy.Balancing;
 using LoadBalancer.Proxy.Hashing;
+using LoadBalancer.Tests.Infrastructure;
 
 namespace LoadBalancer.Tests.Balancing;
 
@@ -8,6 +9,7 @@ namespace LoadBalancer.Tests.Balancing;
 /// Balance, disruption, health and determinism of every algorithm with its default settings, over 1,000,000 keys.
 /// The bounds are the figures measured with these keys (docs/hashing.md) plus a small margin, not loose goals.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public sealed class BalancingPropertyTests(KeySpace keys) : IClassFixture<KeySpace>
 {
     private static readonly IHashFunction Hash = new XxHash3Function();

@@ -4,6 +4,7 @@ using LoadBalancer.Tests.Infrastructure;
 
 namespace LoadBalancer.Tests.Balancing;
 
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public sealed class HashRingTests
 {
     private static readonly IHashFunction Hash = new XxHash3Function();

@@ -1,8 +1,10 @@
 using LoadBalancer.Proxy.Balancing;
 using LoadBalancer.Proxy.Hashing;
+using LoadBalancer.Tests.Infrastructure;
 
 namespace LoadBalancer.Tests.Balancing;
 
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public sealed class MaglevTableTests
 {
     private static readonly IHashFunction Hash = new XxHash3Function();

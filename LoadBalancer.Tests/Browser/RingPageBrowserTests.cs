@@ -8,6 +8,7 @@ using Microsoft.Playwright;
 
 namespace LoadBalancer.Tests.Browser;
 
+[Trait(TestCategories.Name, TestCategories.Browser)]
 public sealed class RingPageBrowserTests
 {
     // Debian's chromium as it is: no browser download, no sandbox (root in CI), no network beyond loopback.

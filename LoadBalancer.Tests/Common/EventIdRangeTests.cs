@@ -2,10 +2,12 @@ using System.Reflection;
 using LoadBalancer.Proxy;
 using LoadBalancer.Proxy.Common;
 using Microsoft.Extensions.Logging;
+using LoadBalancer.Tests.Infrastructure;
 
 namespace LoadBalancer.Tests.Common;
 
 /// <summary>Every log event of the proxy has an id in its area's range (<see cref="EventIds"/>), and no id is used twice.</summary>
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public sealed class EventIdRangeTests
 {
     [Fact]

@@ -1,9 +1,11 @@
 using LoadBalancer.ComposeGen.Compose;
 using YamlDotNet.RepresentationModel;
+using LoadBalancer.Tests.Infrastructure;
 
 namespace LoadBalancer.Tests.Compose;
 
 /// <summary>The committed docker-compose.yml stays what the AppHost's manifest derives.</summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class ComposeDriftTests
 {
     [Fact]

@@ -2,10 +2,12 @@ using System.Text;
 using LoadBalancer.ComposeGen.Compose;
 using LoadBalancer.ComposeGen.Manifest;
 using YamlDotNet.RepresentationModel;
+using LoadBalancer.Tests.Infrastructure;
 
 namespace LoadBalancer.Tests.Compose;
 
 /// <summary>The manifest → compose mapping on small hand-written manifests (parameters, expressions, refusals).</summary>
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public sealed class ComposeGeneratorTests
 {
     private const string Root = "/repo";

@@ -13,6 +13,7 @@ namespace LoadBalancer.Tests.Connections;
 /// a descriptor).
 /// </summary>
 [Collection(LoadCollection.Name)]
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class ConnectionFloodTests
 {
     private const int DescriptorLimit = 1024;

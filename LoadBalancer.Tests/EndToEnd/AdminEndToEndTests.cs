@@ -1,10 +1,12 @@
 using LoadBalancer.Proxy.Forwarding;
+using LoadBalancer.Tests.Infrastructure;
 using static LoadBalancer.Tests.Admin.AdminCalls;
 
 namespace LoadBalancer.Tests.EndToEnd;
 
 /// <summary>The admin API against the real AppHost: a removed server's keys move and it gets no traffic; adding it back returns them.</summary>
 [Collection(EndToEndCollection.Name)]
+[Trait(TestCategories.Name, TestCategories.EndToEnd)]
 public sealed class AdminEndToEndTests(AdminAppHostFixture fixture) : IClassFixture<AdminAppHostFixture>
 {
     private const int Keys = 600;

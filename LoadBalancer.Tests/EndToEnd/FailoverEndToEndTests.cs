@@ -16,6 +16,7 @@ public sealed class FailoverAppHostFixture : AppHostFixture;
 /// AppHost's supervisor respawning crashed servers but not stopped ones.
 /// </summary>
 [Collection(EndToEndCollection.Name)]
+[Trait(TestCategories.Name, TestCategories.EndToEnd)]
 public sealed class FailoverEndToEndTests(FailoverAppHostFixture fixture, ITestOutputHelper output) : IClassFixture<FailoverAppHostFixture>
 {
     private static readonly TimeSpan Generous = TimeSpan.FromMinutes(2);

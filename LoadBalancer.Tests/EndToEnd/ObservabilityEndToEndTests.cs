@@ -4,10 +4,12 @@ using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using LoadBalancer.Proxy;
 using LoadBalancer.Proxy.Telemetry;
+using LoadBalancer.Tests.Infrastructure;
 
 namespace LoadBalancer.Tests.EndToEnd;
 
 [Collection(EndToEndCollection.Name)]
+[Trait(TestCategories.Name, TestCategories.EndToEnd)]
 public sealed class ObservabilityEndToEndTests(ObservabilityAppHostFixture fixture) : IClassFixture<ObservabilityAppHostFixture>
 {
     [Fact]

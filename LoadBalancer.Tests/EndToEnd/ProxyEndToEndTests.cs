@@ -2,10 +2,12 @@ using System.Text.Json;
 using Aspire.Hosting;
 using Aspire.Hosting.Testing;
 using LoadBalancer.Proxy.Forwarding;
+using LoadBalancer.Tests.Infrastructure;
 
 namespace LoadBalancer.Tests.EndToEnd;
 
 [Collection(EndToEndCollection.Name)]
+[Trait(TestCategories.Name, TestCategories.EndToEnd)]
 public sealed class ProxyEndToEndTests(AppHostFixture fixture) : IClassFixture<AppHostFixture>
 {
     [Fact]

@@ -13,6 +13,7 @@ using Polly.CircuitBreaker;
 namespace LoadBalancer.Tests.Forwarding;
 
 /// <summary>Retries and circuit breakers against backends this test starts on 127.0.0.1.</summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class FailoverTests
 {
     [Theory]

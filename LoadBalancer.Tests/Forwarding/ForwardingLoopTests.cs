@@ -15,6 +15,7 @@ namespace LoadBalancer.Tests.Forwarding;
 /// The proxy never becomes its own server: <c>/add</c> refuses its own endpoints (in every form that reaches them) and
 /// port 0; a discovered or saved server at its own endpoint is left out of the ring and logged.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class ForwardingLoopTests
 {
     [Theory]

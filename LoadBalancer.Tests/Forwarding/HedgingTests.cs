@@ -18,6 +18,7 @@ namespace LoadBalancer.Tests.Forwarding;
 /// Hedging: a server that sends no response headers within <c>Hedging:Delay</c> does not hold its clients for the whole
 /// attempt timeout; an idempotent request without a body goes to the key's next server too, and the first answer wins.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class HedgingTests
 {
     private static readonly TimeSpan Delay = TimeSpan.FromSeconds(1);

@@ -11,6 +11,7 @@ namespace LoadBalancer.Tests.Forwarding;
 /// <see cref="LoadCollection"/>): a bound on the slowest request means nothing on a machine that other tests keep busy.
 /// </summary>
 [Collection(LoadCollection.Name)]
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class HedgingUnderLoadTests
 {
     [Fact]

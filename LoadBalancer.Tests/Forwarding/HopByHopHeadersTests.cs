@@ -4,6 +4,7 @@ using LoadBalancer.Tests.Infrastructure;
 namespace LoadBalancer.Tests.Forwarding;
 
 /// <summary>Hop-by-hop and spoofable headers stop at the proxy (see docs/hardening.md, "Hop-by-hop and spoofable headers").</summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class HopByHopHeadersTests
 {
     [Theory]

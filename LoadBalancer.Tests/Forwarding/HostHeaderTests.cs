@@ -3,6 +3,7 @@ using LoadBalancer.Tests.Infrastructure;
 namespace LoadBalancer.Tests.Forwarding;
 
 /// <summary>One Host header upstream, always (see docs/hardening.md, "The Host header").</summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class HostHeaderTests
 {
     [Fact]

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http;
 
 namespace LoadBalancer.Tests.Forwarding;
 
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class ProxyForwardingTests
 {
     [Fact]

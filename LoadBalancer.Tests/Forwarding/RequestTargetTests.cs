@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http.Features;
 namespace LoadBalancer.Tests.Forwarding;
 
 /// <summary>The request target reaches the server as the client sent it (see docs/hardening.md, "The request target").</summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class RequestTargetTests
 {
     [Theory]

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
+using LoadBalancer.Tests.Infrastructure;
 
 namespace LoadBalancer.Tests.Forwarding;
 
@@ -13,6 +14,7 @@ namespace LoadBalancer.Tests.Forwarding;
 /// per-request state alone, and the retry decision built on it (<see cref="ProxyRequestHandler.DecideRetry"/>): the
 /// question takes no budget slot, the decision takes one only for a retry that adds load.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public sealed class ResendDecisionTests
 {
     private readonly FakeTimeProvider _time = new(DateTimeOffset.UtcNow);

@@ -10,6 +10,7 @@ using Microsoft.Extensions.Time.Testing;
 namespace LoadBalancer.Tests.Forwarding;
 
 /// <summary>The retry budget: when failures are everywhere, retries stop multiplying the servers' load.</summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class RetryBudgetTests
 {
     [Fact]

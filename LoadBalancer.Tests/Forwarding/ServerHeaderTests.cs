@@ -3,6 +3,7 @@ using LoadBalancer.Tests.Infrastructure;
 namespace LoadBalancer.Tests.Forwarding;
 
 /// <summary>The proxy names no server software; a server's own Server header is its own business.</summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class ServerHeaderTests
 {
     [Fact]

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace LoadBalancer.Tests.Forwarding;
 
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class ServerProtocolTests
 {
     // Kestrel serves HTTP/2 on a cleartext endpoint only when the endpoint speaks nothing else (prior knowledge, h2c).

@@ -10,6 +10,7 @@ using System.Diagnostics.Metrics;
 namespace LoadBalancer.Tests.Forwarding;
 
 /// <summary>The proxy's Via entry and the loop check it makes possible (see docs/hardening.md, "Forwarding loops").</summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class ViaTests
 {
     [Theory]

@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 namespace LoadBalancer.Tests.Forwarding;
 
 /// <summary>WebSockets pass through the proxy to the key's server, over HTTP/1.1 upgrades or HTTP/2 extended CONNECT.</summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class WebSocketTests
 {
     [Theory]

@@ -1,9 +1,11 @@
 using System.Text;
 using LoadBalancer.Proxy.Balancing;
 using LoadBalancer.Proxy.Hashing;
+using LoadBalancer.Tests.Infrastructure;
 
 namespace LoadBalancer.Tests.Hashing;
 
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public sealed class HashFunctionTests
 {
     [Fact]

@@ -9,6 +9,7 @@ using Microsoft.Extensions.Time.Testing;
 namespace LoadBalancer.Tests.Health;
 
 /// <summary>Active probes on an injected clock: servers leave after K failed probes and rejoin after passing.</summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class ServerProbesTests
 {
     private static async Task<TestHost> StartFlakyAsync(Func<bool> healthy) =>

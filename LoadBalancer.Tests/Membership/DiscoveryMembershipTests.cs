@@ -8,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace LoadBalancer.Tests.Membership;
 
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class DiscoveryMembershipTests : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("lb-discovery-").FullName;

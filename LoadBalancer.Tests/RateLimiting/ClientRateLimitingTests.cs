@@ -4,6 +4,7 @@ using LoadBalancer.Tests.Infrastructure;
 
 namespace LoadBalancer.Tests.RateLimiting;
 
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class ClientRateLimitingTests
 {
     // A minute's period: the bucket cannot refill while the test runs, however slow the machine.

@@ -3,9 +3,11 @@ using LoadBalancer.Proxy.Hashing;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 using LoadBalancer.Proxy.Routing;
+using LoadBalancer.Tests.Infrastructure;
 
 namespace LoadBalancer.Tests.Routing;
 
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public sealed class RoutingKeyHasherTests
 {
     private static readonly IHashFunction Hash = new XxHash3Function();

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 
 namespace LoadBalancer.Tests.Telemetry;
 
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class AccessLogTests : IAsyncDisposable
 {
     private const string EntryStart = "Request and Response:";

@@ -3,6 +3,7 @@ using LoadBalancer.Tests.Infrastructure;
 
 namespace LoadBalancer.Tests.Telemetry;
 
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class PrometheusEndpointTests
 {
     [Fact]

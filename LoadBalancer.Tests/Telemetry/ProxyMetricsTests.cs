@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace LoadBalancer.Tests.Telemetry;
 
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class ProxyMetricsTests
 {
     [Fact]

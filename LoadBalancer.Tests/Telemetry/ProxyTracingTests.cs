@@ -14,6 +14,7 @@ using OpenTelemetry.Trace;
 
 namespace LoadBalancer.Tests.Telemetry;
 
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class ProxyTracingTests
 {
     private static readonly TimeSpan ExportWait = TimeSpan.FromSeconds(30);

@@ -8,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace LoadBalancer.Tests.Telemetry;
 
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class RingEndpointTests
 {
     [Fact]
