@@ -1,8 +1,4 @@
-using System.Buffers;
-using System.Text.Json;
 using LoadBalancer.Proxy.Membership;
-using Microsoft.Extensions.Options;
-using Microsoft.Net.Http.Headers;
 
 namespace LoadBalancer.Proxy.Admin;
 

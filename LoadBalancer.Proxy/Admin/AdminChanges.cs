@@ -1,7 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
-using Microsoft.Extensions.Options;
-
 namespace LoadBalancer.Proxy.Admin;
 
 /// <summary>The admin API's changes to what discovery reports: servers added by address and servers removed.</summary>

@@ -1,7 +1,4 @@
-using System.Text.Json;
 using LoadBalancer.Proxy.Membership;
-using LoadBalancer.Proxy.Replies;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace LoadBalancer.Proxy.Admin;
 

@@ -2,7 +2,6 @@ using System.Text.Json;
 using LoadBalancer.Proxy.Common;
 using LoadBalancer.Proxy.Membership;
 using LoadBalancer.Proxy.Replies;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace LoadBalancer.Proxy.Admin;
 

@@ -1,5 +1,3 @@
-using LoadBalancer.Proxy.Balancing;
-
 namespace LoadBalancer.Proxy.Forwarding;
 
 /// <summary>

@@ -1,5 +1,4 @@
 using LoadBalancer.Proxy.Balancing;
-using LoadBalancer.Proxy.Membership;
 using System.Net.Http;
 using Microsoft.Extensions.ObjectPool;
 

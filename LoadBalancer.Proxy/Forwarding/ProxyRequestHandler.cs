@@ -3,7 +3,6 @@ using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using LoadBalancer.Proxy.Balancing;
 using LoadBalancer.Proxy.Health;
-using LoadBalancer.Proxy.Membership;
 using LoadBalancer.Proxy.Replies;
 using LoadBalancer.Proxy.Routing;
 using LoadBalancer.Proxy.Telemetry;

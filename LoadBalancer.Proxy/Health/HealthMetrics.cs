@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using LoadBalancer.Proxy.Balancing;
-using LoadBalancer.Proxy.Membership;
 using LoadBalancer.Proxy.Telemetry;
 
 namespace LoadBalancer.Proxy.Health;

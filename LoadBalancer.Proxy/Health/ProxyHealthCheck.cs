@@ -1,6 +1,5 @@
 using System.Text.Json;
 using LoadBalancer.Proxy.Balancing;
-using LoadBalancer.Proxy.Membership;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 

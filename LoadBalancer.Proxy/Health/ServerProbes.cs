@@ -4,7 +4,6 @@ using LoadBalancer.Proxy.Admin;
 using LoadBalancer.Proxy.Balancing;
 using LoadBalancer.Proxy.Common;
 using LoadBalancer.Proxy.Forwarding;
-using LoadBalancer.Proxy.Membership;
 using Microsoft.Extensions.Options;
 using OpenTelemetry;
 

@@ -1,6 +1,3 @@
-using System.ComponentModel.DataAnnotations;
-using Microsoft.Extensions.Options;
-
 namespace LoadBalancer.Proxy.Routing;
 
 /// <summary>A place a routing key can be read from.</summary>

@@ -1,5 +1,4 @@
 using LoadBalancer.Proxy.Balancing;
-using LoadBalancer.Proxy.Membership;
 
 namespace LoadBalancer.Proxy.Telemetry;
 

@@ -3,7 +3,6 @@ using System.Diagnostics.Metrics;
 using System.Globalization;
 using LoadBalancer.Proxy.Balancing;
 using LoadBalancer.Proxy.Forwarding;
-using LoadBalancer.Proxy.Membership;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 

@@ -1,7 +1,6 @@
 using System.Text;
 using System.Text.Json;
 using LoadBalancer.Proxy.Balancing;
-using LoadBalancer.Proxy.Membership;
 using Microsoft.Net.Http.Headers;
 using LoadBalancer.Proxy.Replies;
 

@@ -1,6 +1,5 @@
 using System.Text.Json.Serialization;
 using LoadBalancer.Proxy.Balancing;
-using LoadBalancer.Proxy.Membership;
 
 namespace LoadBalancer.Proxy.Telemetry;
 
