@@ -7,11 +7,11 @@ var options = AppHostOptions.Read(builder.Configuration);
 var adminKey = builder.AddAdminKey();
 
 var proxy = builder.AddProxy(options.ProxyPort, options.ProxyReplicas, adminKey)
-    .WithUpstreamProtocol(options.UpstreamProtocol)
+    .WithServerProtocol(options.ServerProtocol)
     .WithProxySettings(builder.Configuration.GetSection("Proxy"));
 
 // N distinct resources rather than WithReplicas: replicas would hide behind one DCP endpoint that balances per
-// connection, and the ring must see every server as a member of its own. When run, the pool holds MaxServers of them:
+// connection, and the ring must see every server on its own. When run, the pool holds MaxServers of them:
 // the first N start with the AppHost, the others when POST /add asks for servers (a deployment gets the N only).
 var pool = builder.AddServerPool(options);
 foreach (var server in pool.Slots)

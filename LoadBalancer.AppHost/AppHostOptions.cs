@@ -41,11 +41,11 @@ public sealed class AppHostOptions
     /// <summary>
     /// The HTTP version the proxy speaks to the servers: <c>Http2</c> (by default; each server's <c>h2c</c> endpoint,
     /// where the requests in flight share one connection) or <c>Http1</c> (each server's <c>http</c> endpoint). Unlike the
-    /// proxy's own default (<c>Forwarding:UpstreamProtocol=Http1</c>), on purpose: see docs/configuration.md, "Why the
+    /// proxy's own default (<c>Forwarding:ServerProtocol=Http1</c>), on purpose: see docs/configuration.md, "Why the
     /// AppHost speaks HTTP/2 to the servers and the proxy alone HTTP/1.1".
     /// </summary>
-    [RegularExpression("^(Http1|Http2)$", ErrorMessage = "UpstreamProtocol must be Http1 or Http2.")]
-    public string UpstreamProtocol { get; set; } = "Http2";
+    [RegularExpression("^(Http1|Http2)$", ErrorMessage = "ServerProtocol must be Http1 or Http2.")]
+    public string ServerProtocol { get; set; } = "Http2";
 
     /// <summary>
     /// Whether a server that exits on its own (crash, kill) is started again at once. One stopped on purpose

@@ -124,9 +124,9 @@ internal static partial class LoadBalancerResources
     /// Which endpoint of each server the proxy routes to, and in which HTTP version: for <c>Http2</c>, each server's
     /// <c>h2c</c> endpoint. The AppHost's default differs from the proxy's own on purpose (docs/configuration.md, AppHost).
     /// </summary>
-    public static IResourceBuilder<ProjectResource> WithUpstreamProtocol(this IResourceBuilder<ProjectResource> proxy, string protocol) =>
+    public static IResourceBuilder<ProjectResource> WithServerProtocol(this IResourceBuilder<ProjectResource> proxy, string protocol) =>
         protocol == "Http2"
-            ? proxy.WithEnvironment("Forwarding__UpstreamProtocol", "Http2").WithEnvironment("Discovery__EndpointName", H2cEndpoint)
+            ? proxy.WithEnvironment("Forwarding__ServerProtocol", "Http2").WithEnvironment("Discovery__EndpointName", H2cEndpoint)
             : proxy;
 
     /// <summary>

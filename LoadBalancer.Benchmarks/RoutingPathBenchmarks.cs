@@ -1,9 +1,10 @@
 using BenchmarkDotNet.Attributes;
+using LoadBalancer.Proxy.Balancing;
 using LoadBalancer.Proxy.Forwarding;
 using LoadBalancer.Proxy.Hashing;
-using LoadBalancer.Proxy.Ring;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
+using LoadBalancer.Proxy.Routing;
 
 namespace LoadBalancer.Benchmarks;
 
@@ -38,7 +39,7 @@ public class RoutingPathBenchmarks
         var options = new BalancingOptions { Algorithm = Algorithm, HashFunction = XxHash3Function.FunctionName };
         _hash = BalancingAlgorithms.CreateHash(options);
         _table = BalancingAlgorithms.Create(options).Build(
-            Enumerable.Range(1, Servers).Select(i => new Upstream($"server{i}", new Uri($"http://127.0.0.1:{5000 + i}"))), _hash);
+            Enumerable.Range(1, Servers).Select(i => new BackendServer($"server{i}", new Uri($"http://127.0.0.1:{5000 + i}"))), _hash);
         _hasher = new RoutingKeyHasher(Options.Create(new RoutingOptions()));
 
         var random = new Random(42);

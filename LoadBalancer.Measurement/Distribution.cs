@@ -1,4 +1,4 @@
-using LoadBalancer.Proxy.Ring;
+using LoadBalancer.Proxy.Balancing;
 
 namespace LoadBalancer.Measurement;
 
@@ -71,6 +71,6 @@ public sealed class Distribution
     /// Builds a distribution over a table's <paramref name="members"/> from the owner of each key (as
     /// <see cref="KeyOwners.Assign"/> gives them); keys no member could take count under <c>(none)</c>.
     /// </summary>
-    public static Distribution FromOwners(IEnumerable<Upstream> members, IEnumerable<Upstream?> owners) =>
+    public static Distribution FromOwners(IEnumerable<BackendServer> members, IEnumerable<BackendServer?> owners) =>
         FromAnswers(members.Select(m => m.Name), owners.Select(o => o?.Name ?? "(none)"));
 }

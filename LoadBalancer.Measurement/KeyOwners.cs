@@ -1,4 +1,4 @@
-using LoadBalancer.Proxy.Ring;
+using LoadBalancer.Proxy.Balancing;
 
 namespace LoadBalancer.Measurement;
 
@@ -6,13 +6,13 @@ namespace LoadBalancer.Measurement;
 public static class KeyOwners
 {
     /// <summary>The owner of each of <paramref name="hashes"/> in <paramref name="table"/>; null where no member can take it.</summary>
-    public static Upstream?[] Assign(BalancingTable table, ulong[] hashes)
+    public static BackendServer?[] Assign(BalancingTable table, ulong[] hashes)
     {
-        var owners = new Upstream?[hashes.Length];
+        var owners = new BackendServer?[hashes.Length];
         for (var i = 0; i < hashes.Length; i++)
         {
             var index = table.Pick(hashes[i], []);
-            owners[i] = index < 0 ? null : table.Members[index];
+            owners[i] = index < 0 ? null : table.Servers[index];
         }
 
         return owners;

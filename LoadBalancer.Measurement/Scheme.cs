@@ -1,6 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
+using LoadBalancer.Proxy.Balancing;
 using LoadBalancer.Proxy.Hashing;
-using LoadBalancer.Proxy.Ring;
 
 namespace LoadBalancer.Measurement;
 
@@ -11,7 +11,7 @@ public sealed record Scheme(string Algorithm, IHashFunction Hash, IBalancingAlgo
     public string Label => $"{Algorithm} / {Hash.Name}";
 
     /// <summary>The table for <paramref name="members"/>, as the proxy builds it.</summary>
-    public BalancingTable Build(IEnumerable<Upstream> members) => Builder.Build(members, Hash);
+    public BalancingTable Build(IEnumerable<BackendServer> members) => Builder.Build(members, Hash);
 
     /// <summary>Every algorithm with its configured defaults.</summary>
     public static IBalancingAlgorithm[] Algorithms(BalancingOptions options) =>
@@ -47,6 +47,6 @@ public sealed record Scheme(string Algorithm, IHashFunction Hash, IBalancingAlgo
     }
 
     /// <summary>Members <c>server1</c> … <c>server{count}</c>, fresh (available, nothing in flight).</summary>
-    public static Upstream[] Members(int count, int first = 1) =>
-        Enumerable.Range(first, count).Select(i => new Upstream($"server{i}", new Uri($"http://127.0.0.1:{7000 + i}"))).ToArray();
+    public static BackendServer[] Members(int count, int first = 1) =>
+        Enumerable.Range(first, count).Select(i => new BackendServer($"server{i}", new Uri($"http://127.0.0.1:{7000 + i}"))).ToArray();
 }

@@ -10,8 +10,8 @@ builder.AddLoadBalancerProxy();
 
 var app = builder.Build();
 
-// /health reports Healthy / Degraded / Unhealthy with every member's state (see UpstreamHealthCheck).
-app.MapDefaultEndpoints(LoadBalancer.Proxy.Health.UpstreamHealthCheck.EndpointOptions);
+// /health reports Healthy / Degraded / Unhealthy with every server's state (see ProxyHealthCheck).
+app.MapDefaultEndpoints(LoadBalancer.Proxy.Health.ProxyHealthCheck.EndpointOptions);
 app.MapLoadBalancerProxy();
 
 app.Run();

@@ -1,4 +1,6 @@
 using LoadBalancer.Proxy.Admin;
+using LoadBalancer.Proxy.Balancing;
+using LoadBalancer.Proxy.Common;
 using LoadBalancer.Proxy.Connections;
 using LoadBalancer.Proxy.Forwarding;
 using LoadBalancer.Proxy.Health;
@@ -6,7 +8,6 @@ using LoadBalancer.Proxy.Kubernetes;
 using LoadBalancer.Proxy.Membership;
 using LoadBalancer.Proxy.Provisioning;
 using LoadBalancer.Proxy.RateLimiting;
-using LoadBalancer.Proxy.Ring;
 using LoadBalancer.Proxy.Telemetry;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -46,8 +47,8 @@ public static class ProxyApplication
 
         services.AddMembership(serviceDiscovery: !kubernetes && !engine); // Membership/: discovery, the ring's state
         services.AddProvisioning(engine);                        // Provisioning/: the engine that runs servers, if any
-        services.AddBalancing();                                 // Ring/: algorithm, hash function
-        services.AddMemberHealth();                              // Health/: probes, breakers, /health's check
+        services.AddBalancing();                                 // Balancing/: algorithm, hash function, the table
+        services.AddServerHealth();                              // Health/: probes, breakers, /health's check
         services.AddForwarding();                                // Forwarding/: key, attempts, retries, hedging
         services.AddLoadBalancerAdmin();                         // Admin/: /rep, /add, /rm
         services.AddClientRateLimiting();                        // RateLimiting/

@@ -113,11 +113,11 @@ start_ours() { # name, the three upstream ports, then extra NAME=value settings
   PID[$name]=$LAST_PID
 }
 # As the AppHost runs it: HTTP/2 to the servers' h2c endpoints, where the requests in flight share a connection.
-start_ours ours "$H1" "$H2" "$H3" Forwarding__UpstreamProtocol=Http2
+start_ours ours "$H1" "$H2" "$H3" Forwarding__ServerProtocol=Http2
 # Its standalone default, HTTP/1.1 to the servers, as nginx's and plain YARP's.
 start_ours ours-h1 "$S1" "$S2" "$S3"
 # With OpenTelemetry switched off (the SDK's standard switch): what telemetry costs, measured alongside.
-start_ours ours-notel "$H1" "$H2" "$H3" Forwarding__UpstreamProtocol=Http2 OTEL_SDK_DISABLED=true
+start_ours ours-notel "$H1" "$H2" "$H3" Forwarding__ServerProtocol=Http2 OTEL_SDK_DISABLED=true
 
 start_yarp() { # name, comma-separated upstream URLs, then extra NAME=value settings
   local name=$1 port; port=$(free_port); URL[$name]="http://127.0.0.1:$port"

@@ -1,5 +1,5 @@
 using LoadBalancer.Measurement;
-using LoadBalancer.Proxy.Ring;
+using LoadBalancer.Proxy.Balancing;
 
 namespace LoadBalancer.Benchmarks.Quality;
 
@@ -60,7 +60,7 @@ internal static class Measure
     {
         var members = Scheme.Members(servers);
         var table = scheme.Build(members);
-        var window = new Queue<Upstream>();
+        var window = new Queue<BackendServer>();
         var limit = InFlightPerMember * servers;
         var served = new int[servers];
         var peak = 0.0;
@@ -68,7 +68,7 @@ internal static class Measure
         foreach (var hash in hashes)
         {
             var index = table.Pick(hash, []);
-            var member = table.Members[index];
+            var member = table.Servers[index];
             member.BeginRequest();
             served[index]++;
             window.Enqueue(member);

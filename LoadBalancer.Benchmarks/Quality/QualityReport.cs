@@ -2,8 +2,8 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using LoadBalancer.Measurement;
+using LoadBalancer.Proxy.Balancing;
 using LoadBalancer.Proxy.Hashing;
-using LoadBalancer.Proxy.Ring;
 
 namespace LoadBalancer.Benchmarks.Quality;
 

@@ -1,6 +1,6 @@
 using LoadBalancer.Measurement;
+using LoadBalancer.Proxy.Balancing;
 using LoadBalancer.Proxy.Hashing;
-using LoadBalancer.Proxy.Ring;
 
 namespace LoadBalancer.Benchmarks.Quality;
 

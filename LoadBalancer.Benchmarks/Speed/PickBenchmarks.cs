@@ -1,8 +1,8 @@
 using BenchmarkDotNet.Attributes;
 using LoadBalancer.Benchmarks.Quality;
 using LoadBalancer.Measurement;
+using LoadBalancer.Proxy.Balancing;
 using LoadBalancer.Proxy.Hashing;
-using LoadBalancer.Proxy.Ring;
 
 namespace LoadBalancer.Benchmarks.Speed;
 
@@ -100,7 +100,7 @@ public class BoundedLoadBusyPickBenchmarks
 [MemoryDiagnoser]
 public class RebuildBenchmarks
 {
-    private Upstream[] _members = null!;
+    private BackendServer[] _members = null!;
     private IBalancingAlgorithm _algorithm = null!;
     private readonly IHashFunction _hash = new XxHash3Function();
 

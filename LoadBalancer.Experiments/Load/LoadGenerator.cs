@@ -8,7 +8,7 @@ namespace LoadBalancer.Experiments.Load;
 public static class LoadGenerator
 {
     /// <summary>The response header naming the member that answered (the proxy's <c>X-Upstream-Server</c>).</summary>
-    public const string UpstreamHeader = "X-Upstream-Server";
+    public const string ServerNameHeader = "X-Upstream-Server";
 
     /// <summary>Per-request timeout: a hung request counts as failed rather than stalling the run.</summary>
     public static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(10);
@@ -96,7 +96,7 @@ public static class LoadGenerator
         try
         {
             using var response = await client.GetAsync($"{path}?id={id}", HttpCompletionOption.ResponseContentRead, deadline).ConfigureAwait(false);
-            var server = response.StatusCode == HttpStatusCode.OK && response.Headers.TryGetValues(UpstreamHeader, out var values)
+            var server = response.StatusCode == HttpStatusCode.OK && response.Headers.TryGetValues(ServerNameHeader, out var values)
                 ? values.FirstOrDefault()
                 : null;
             return new RequestOutcome(id, clock.Elapsed.TotalSeconds, server, (int)response.StatusCode, server is null ? "no upstream named" : null);

@@ -110,7 +110,7 @@ public sealed class EndpointTour(HttpClient client, string? adminKey, bool start
         {
             using var response = await client.SendAsync(request, cancellationToken).ConfigureAwait(false);
             var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-            var upstream = response.Headers.TryGetValues(Load.LoadGenerator.UpstreamHeader, out var values) ? values.FirstOrDefault() : null;
+            var upstream = response.Headers.TryGetValues(Load.LoadGenerator.ServerNameHeader, out var values) ? values.FirstOrDefault() : null;
             var status = (int)response.StatusCode;
             return new EndpointCall(endpoint, shown, expected, status, body, check(status, body, upstream));
         }

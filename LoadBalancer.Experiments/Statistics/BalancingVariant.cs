@@ -1,6 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using LoadBalancer.Measurement;
-using LoadBalancer.Proxy.Ring;
+using LoadBalancer.Proxy.Balancing;
 
 namespace LoadBalancer.Experiments.Statistics;
 
@@ -53,7 +53,7 @@ public sealed record VariantSweep(
         // The same member objects in every table, as the proxy keeps them across a rebuild: a key moved iff its owner differs.
         var servers = Scheme.Members(maxServers);
         var hashes = ids.Select(id => scheme.Hash.HashKey(id)).ToArray();
-        Upstream?[]? previous = null;
+        BackendServer?[]? previous = null;
         for (var n = minServers; n <= maxServers; n++)
         {
             var members = servers[..n];

@@ -28,7 +28,7 @@ public sealed record ReplicaList(
 /// </summary>
 [JsonSourceGenerationOptions(UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow, AllowDuplicateProperties = false, MaxDepth = 8)]
 [JsonSerializable(typeof(AdminChangeRequest))]
-[JsonSerializable(typeof(Reply<ReplicaList>))]
+[JsonSerializable(typeof(ReplyBody<ReplicaList>))]
 public sealed partial class AdminJsonContext : JsonSerializerContext
 {
     /// <summary>Writes <c>&lt;Error&gt;</c> literally, like the rest of the proxy's replies.</summary>

@@ -9,24 +9,24 @@ public sealed class AdminMetrics
     public const string RequestsName = "loadbalancer.admin.requests";
 
     /// <summary>The counter of membership changes' name.</summary>
-    public const string MembersChangedName = "loadbalancer.admin.members_changed";
+    public const string ServersChangedName = "loadbalancer.admin.servers_changed";
 
     private readonly Counter<long> _requests;
-    private readonly Counter<long> _membersChanged;
+    private readonly Counter<long> _serversChanged;
 
     /// <summary>Creates the instruments through <paramref name="meterFactory"/>.</summary>
     public AdminMetrics(IMeterFactory meterFactory)
     {
         var meter = meterFactory.Create(ProxyApplication.TelemetryName);
         _requests = meter.CreateCounter<long>(RequestsName, "{request}", "Admin API calls by endpoint and status code.");
-        _membersChanged = meter.CreateCounter<long>(MembersChangedName, "{member}", "Ring members added or removed through the admin API.");
+        _serversChanged = meter.CreateCounter<long>(ServersChangedName, "{server}", "Ring servers added or removed through the admin API.");
     }
 
     /// <summary>Counts one admin call.</summary>
     public void Request(string endpoint, int statusCode) =>
         _requests.Add(1, new KeyValuePair<string, object?>("loadbalancer.admin.endpoint", endpoint), new KeyValuePair<string, object?>("http.response.status_code", statusCode));
 
-    /// <summary>Counts members an admin call added (<c>add</c>) or removed (<c>rm</c>).</summary>
-    public void MembersChanged(string endpoint, int count) =>
-        _membersChanged.Add(count, new KeyValuePair<string, object?>("loadbalancer.admin.endpoint", endpoint));
+    /// <summary>Counts servers an admin call added (<c>add</c>) or removed (<c>rm</c>).</summary>
+    public void ServersChanged(string endpoint, int count) =>
+        _serversChanged.Add(count, new KeyValuePair<string, object?>("loadbalancer.admin.endpoint", endpoint));
 }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using LoadBalancer.Proxy.Replies;
 
 namespace LoadBalancer.Proxy.Admin;
 
@@ -25,7 +26,7 @@ internal static partial class AdminPathGuard
 {
     private static readonly SearchValues<char> Suspicious = SearchValues.Create("%;\\.#? \t");
     private static readonly string[] Paths = [AdminEndpoints.RepPath, AdminEndpoints.AddPath, AdminEndpoints.RemovePath];
-    private static readonly byte[][] Refusals = Paths.Select(path => Replies.Replies.SerializeFailure(RefusalMessage(path))).ToArray();
+    private static readonly byte[][] Refusals = Paths.Select(path => Reply.SerializeFailure(RefusalMessage(path))).ToArray();
     private const int LongestName = 3;
 
     /// <summary>The message for a path that could be taken for <paramref name="adminPath"/>.</summary>
@@ -49,7 +50,7 @@ internal static partial class AdminPathGuard
     {
         LogRefused(logger, context.Request.Path.Value!, Paths[adminPath]);
         context.Response.Clear();
-        return Replies.Replies.WriteAsync(context, StatusCodes.Status400BadRequest, Refusals[adminPath]);
+        return Reply.WriteAsync(context, StatusCodes.Status400BadRequest, Refusals[adminPath]);
     }
 
     /// <summary>

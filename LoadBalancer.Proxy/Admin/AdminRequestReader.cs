@@ -6,9 +6,6 @@ using Microsoft.Net.Http.Headers;
 
 namespace LoadBalancer.Proxy.Admin;
 
-/// <summary>An admin change as parsed: how many instances and which servers were named.</summary>
-public sealed record AdminChange(int N, IReadOnlyList<MemberReference> Targets);
-
 /// <summary>
 /// Reads and checks the body of <c>/add</c> and <c>/rm</c>: content type, size (before reading it whole), JSON shape,
 /// types, unknown or repeated fields, <c>n</c>'s range, and each hostname. Throws <see cref="AdminFailureException"/>.
@@ -52,7 +49,7 @@ public sealed class AdminRequestReader(IOptions<AdminOptions> options)
             throw BadRequest(tooManyHostnames);
         }
 
-        var targets = new List<MemberReference>(hostnames.Count);
+        var targets = new List<ServerReference>(hostnames.Count);
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var hostname in hostnames)
         {
@@ -73,11 +70,11 @@ public sealed class AdminRequestReader(IOptions<AdminOptions> options)
     }
 
     /// <summary>
-    /// A hostname is an absolute http(s) address (the member is named after its authority, e.g. <c>127.0.0.1:6001</c>)
-    /// or a member name (which may hold a colon: members added by address are named <c>host:port</c>); anything else with
+    /// A hostname is an absolute http(s) address (the server is named after its authority, e.g. <c>127.0.0.1:6001</c>)
+    /// or a server name (which may hold a colon: servers added by address are named <c>host:port</c>); anything else with
     /// a scheme or path is refused.
     /// </summary>
-    public static MemberReference ToReference(string hostname)
+    public static ServerReference ToReference(string hostname)
     {
         if (Uri.TryCreate(hostname, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps))
         {
@@ -92,7 +89,7 @@ public sealed class AdminRequestReader(IOptions<AdminOptions> options)
                 throw BadRequest($"<Error> '{hostname}' has port 0, which no server can be reached on");
             }
 
-            return new MemberReference(hostname, uri.Authority, new Uri(uri.GetLeftPart(UriPartial.Path)));
+            return new ServerReference(hostname, uri.Authority, new Uri(uri.GetLeftPart(UriPartial.Path)));
         }
 
         if (hostname.AsSpan().IndexOfAny("/\\?@ \t\r\n") >= 0)
@@ -100,7 +97,7 @@ public sealed class AdminRequestReader(IOptions<AdminOptions> options)
             throw BadRequest($"<Error> '{hostname}' is neither a server name nor an absolute http(s) address");
         }
 
-        return new MemberReference(hostname, hostname, null);
+        return new ServerReference(hostname, hostname, null);
     }
 
     private static void CheckContentType(string? contentType)

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Microsoft.Extensions.Options;
 
 namespace LoadBalancer.Proxy.Admin;
@@ -11,7 +10,7 @@ namespace LoadBalancer.Proxy.Admin;
 /// over the old one before it is applied: the file never holds half a change, and a change that cannot be saved is
 /// refused rather than lost at the next restart.
 /// </summary>
-public sealed partial class AdminStateFile
+public sealed partial class AdminStateFile : Membership.IMembershipStore
 {
     private const int FormatVersion = 1;
     private readonly string? _path;
@@ -132,30 +131,3 @@ public sealed partial class AdminStateFile
     [LoggerMessage(EventId = 512, Level = LogLevel.Error, Message = "An admin change could not be saved to {Path} and was refused: {Reason}")]
     private static partial void LogSaveFailed(ILogger logger, string path, string reason);
 }
-
-/// <summary>The admin API's changes to what discovery reports: servers added by address and servers removed.</summary>
-/// <param name="Added">Name → address of the servers added by address.</param>
-/// <param name="Removed">Names of the servers taken out with <c>/rm</c>.</param>
-public sealed record AdminChanges(IReadOnlyDictionary<string, Uri> Added, IReadOnlySet<string> Removed)
-{
-    /// <summary>No changes.</summary>
-    public static AdminChanges None { get; } = new(new Dictionary<string, Uri>(), new HashSet<string>());
-}
-
-/// <summary>The state file's JSON: <c>{"version":1,"added":{"name":"address"},"removed":["name"]}</c>.</summary>
-internal sealed class AdminStateDocument
-{
-    [JsonPropertyName("version")]
-    public int Version { get; init; }
-
-    [JsonPropertyName("added")]
-    public Dictionary<string, string>? Added { get; init; }
-
-    [JsonPropertyName("removed")]
-    public List<string>? Removed { get; init; }
-}
-
-/// <summary>Source-generated JSON for <see cref="AdminStateDocument"/>, indented so an operator can read the file.</summary>
-[JsonSourceGenerationOptions(WriteIndented = true)]
-[JsonSerializable(typeof(AdminStateDocument))]
-internal sealed partial class AdminStateJsonContext : JsonSerializerContext;

@@ -1,9 +1,10 @@
 using System.Diagnostics.Metrics;
+using LoadBalancer.Proxy.Replies;
 
 namespace LoadBalancer.Proxy.Forwarding;
 
 /// <summary>
-/// Requests the proxy answers itself instead of forwarding, before any member is picked: one that already carries this
+/// Requests the proxy answers itself instead of forwarding, before any server is picked: one that already carries this
 /// proxy's Via entry (a loop, direct or through other proxies: 508 Loop Detected); <c>OPTIONS *</c>, which the
 /// HTTP client cannot send as it came (it writes only origin-form targets, so the servers would get <c>OPTIONS /</c>,
 /// another question: 501); a declared body over the limit (413, see <see cref="RequestBodyErrors"/>); and a path a
@@ -20,7 +21,7 @@ public sealed partial class ForwardingGuard
 
     private static readonly TimeSpan WarningInterval = TimeSpan.FromMinutes(1);
 
-    private static readonly byte[] AsteriskBody = Replies.Replies.SerializeFailure(
+    private static readonly byte[] AsteriskBody = Reply.SerializeFailure(
         "<Error> OPTIONS * cannot be forwarded: the proxy sends only origin-form targets, so the servers would be asked OPTIONS / instead; ask OPTIONS of a path");
 
     private readonly ViaHeader _via;
@@ -40,7 +41,7 @@ public sealed partial class ForwardingGuard
         _logger = logger;
         _warningIntervalTicks = (long)(WarningInterval.TotalSeconds * time.TimestampFrequency);
         _nextWarning = time.GetTimestamp();
-        _loopBody = Replies.Replies.SerializeFailure(
+        _loopBody = Reply.SerializeFailure(
             $"<Error> Forwarding loop: the request already passed through this proxy (its Via names {via.Pseudonym})");
         _loops = meterFactory.Create(ProxyApplication.TelemetryName).CreateCounter<long>(
             LoopsName, "{request}", "Requests answered 508 Loop Detected because their Via already named this proxy.");
@@ -52,14 +53,14 @@ public sealed partial class ForwardingGuard
         if (RequestTarget.IsAsteriskForm(context))
         {
             LogAsteriskRefused(_logger, context.Connection.RemoteIpAddress);
-            return Replies.Replies.WriteAsync(context, StatusCodes.Status501NotImplemented, AsteriskBody);
+            return Reply.WriteAsync(context, StatusCodes.Status501NotImplemented, AsteriskBody);
         }
 
         var via = context.Request.Headers.Via;
         if (via.Count > 0 && _via.IsOwnEntryIn(via))
         {
             RefusedLoop(context, via.ToString());
-            return Replies.Replies.WriteAsync(context, StatusCodes.Status508LoopDetected, _loopBody);
+            return Reply.WriteAsync(context, StatusCodes.Status508LoopDetected, _loopBody);
         }
 
         if (RequestBodyErrors.DeclaredOverLimit(context, out var bodyLimit))
@@ -92,7 +93,7 @@ public sealed partial class ForwardingGuard
     }
 
     [LoggerMessage(EventId = 210, Level = LogLevel.Warning,
-        Message = "Forwarding loop: a request from {Client} already carried this proxy's Via entry ({Pseudonym}) and was answered 508 (Via: {Via}); {Since} more since the last warning. Does a member forward back to this proxy? Give each proxy tier its own Forwarding:Via")]
+        Message = "Forwarding loop: a request from {Client} already carried this proxy's Via entry ({Pseudonym}) and was answered 508 (Via: {Via}); {Since} more since the last warning. Does a server forward back to this proxy? Give each proxy tier its own Forwarding:Via")]
     private static partial void LogLoop(ILogger logger, System.Net.IPAddress? client, string pseudonym, string via, long since);
 
     [LoggerMessage(EventId = 211, Level = LogLevel.Debug, Message = "Forwarding loop: a request from {Client} was answered 508 (Via: {Via})")]

@@ -28,12 +28,12 @@ public sealed class ForwardingOptions
     public bool InlineSocketCompletions { get; set; } = true;
 
     /// <summary>
-    /// The HTTP version spoken to the servers: <see cref="UpstreamProtocol.Http1"/> (any server) or
-    /// <see cref="UpstreamProtocol.Http2"/> (multiplexed; the servers must accept HTTP/2, h2c when not TLS). Heartbeats
-    /// use it too, so a member is probed the way it is used.
+    /// The HTTP version spoken to the servers: <see cref="ServerProtocol.Http1"/> (any server) or
+    /// <see cref="ServerProtocol.Http2"/> (multiplexed; the servers must accept HTTP/2, h2c when not TLS). Heartbeats
+    /// use it too, so a server is probed the way it is used.
     /// </summary>
-    [EnumDataType(typeof(UpstreamProtocol))]
-    public UpstreamProtocol UpstreamProtocol { get; set; } = UpstreamProtocol.Http1;
+    [EnumDataType(typeof(ServerProtocol))]
+    public ServerProtocol ServerProtocol { get; set; } = ServerProtocol.Http1;
 
     /// <summary>
     /// What the proxy does with <c>X-Forwarded-For</c>, <c>-Proto</c> and <c>-Host</c> (the client's address, scheme and

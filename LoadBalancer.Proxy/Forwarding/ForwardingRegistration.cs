@@ -1,3 +1,5 @@
+using LoadBalancer.Proxy.Routing;
+
 namespace LoadBalancer.Proxy.Forwarding;
 
 /// <summary>The request path's services (routing key, attempts, retries, hedging) and the middleware that forwards.</summary>
@@ -19,7 +21,7 @@ internal static class ForwardingRegistration
         services.AddSingleton<OwnAddresses>();
         services.AddSingleton<ViaHeader>();
         services.AddSingleton<ForwardingGuard>();
-        services.AddSingleton<UpstreamHttpClient>();
+        services.AddSingleton<ServerHttpClient>();
         services.AddSingleton<RoutingKeyHasher>();
         services.AddSingleton<RetryBudget>();
         services.AddSingleton<ProxyRequestHandler>();

@@ -1,12 +1,11 @@
-using LoadBalancer.Proxy.Membership;
-using LoadBalancer.Proxy.Ring;
+using LoadBalancer.Proxy.Balancing;
 using System.Net.Http;
 using Microsoft.Extensions.ObjectPool;
 
 namespace LoadBalancer.Proxy.Forwarding;
 
 /// <summary>
-/// The state of one client request across its attempts: the ring snapshot it was routed on, its key hash, the members
+/// The state of one client request across its attempts: the ring snapshot it was routed on, its key hash, the servers
 /// already tried and whether its body can be replayed. Pooled; also set as an <c>HttpContext</c> feature so the
 /// response transformer can see it.
 /// </summary>
@@ -19,7 +18,6 @@ internal sealed class ForwardingRequest
     private long _startedAt;
     private TimeSpan _attemptTimeout;
     private TimeSpan _totalTimeout;
-    private AttemptResult? _replay;
     private bool _attemptOpen;
     private bool _boundByTotal;
     private RetryBudget? _budget;
@@ -37,11 +35,11 @@ internal sealed class ForwardingRequest
 
     public HttpContext HttpContext { get; private set; } = null!;
 
-    public RingSnapshot Snapshot { get; private set; } = null!;
+    public TableSnapshot Snapshot { get; private set; } = null!;
 
     public ulong Hash { get; private set; }
 
-    /// <summary>The member the key maps to now, picked before the pipeline ran; the first attempt goes there.</summary>
+    /// <summary>The server the key maps to now, picked before the pipeline ran; the first attempt goes there.</summary>
     public int FirstIndex { get; private set; }
 
     public int MaxAttempts { get; private set; }
@@ -64,32 +62,35 @@ internal sealed class ForwardingRequest
     /// <summary>The current attempt's first send against the hedging delay.</summary>
     public HedgeRace Race { get; }
 
-    /// <summary>The member the current attempt was hedged to, or null while it is not hedged.</summary>
-    public Upstream? HedgeMember { get; private set; }
+    /// <summary>The server the current attempt was hedged to, or null while it is not hedged.</summary>
+    public BackendServer? HedgeServer { get; private set; }
 
-    /// <summary>The request sent to <see cref="HedgeMember"/>.</summary>
+    /// <summary>The request sent to <see cref="HedgeServer"/>.</summary>
     public HttpRequestMessage? HedgeMessage { get; private set; }
 
-    /// <summary>Whether the hedge answered first: <see cref="Member"/> is then the hedge's member.</summary>
+    /// <summary>Whether the hedge answered first: <see cref="Server"/> is then the hedge's server.</summary>
     public bool HedgeWon { get; private set; }
 
-    /// <summary>The member of the current attempt.</summary>
-    public Upstream? Member { get; private set; }
+    /// <summary>The server of the current attempt.</summary>
+    public BackendServer? Server { get; private set; }
+
+    /// <summary>What <see cref="Telemetry.ProxyTelemetry"/> keeps between the start and the end of the current attempt.</summary>
+    public AttemptObservation TelemetryObservation { get; set; }
 
     /// <summary>What each attempt observer keeps between the start and the end of the current attempt, in registration order.</summary>
     public AttemptObservation[] Observations { get; }
 
-    /// <summary>Set by the transformer when it held back a 5xx answer so another member can be asked.</summary>
+    /// <summary>Set by the transformer when it held back a 5xx answer so another server can be asked.</summary>
     public bool HeldBack { get; set; }
 
-    /// <summary>Members tried so far, as indices into the snapshot's table.</summary>
+    /// <summary>Servers tried so far, as indices into the snapshot's table.</summary>
     public ReadOnlySpan<int> Tried => _tried.AsSpan(0, _triedCount);
 
     /// <summary>Whether the request holds a slot of the retry budget (it is returned when the request ends).</summary>
     public bool HoldsRetrySlot { get; private set; }
 
-    /// <summary>Whether the retry budget refused this request a retry.</summary>
-    public bool RetryRefused { get; private set; }
+    /// <summary>Whether the retry budget refused this request a retry (set where the retry is decided).</summary>
+    public bool RetryRefused { get; set; }
 
     /// <summary>Attempts made so far.</summary>
     public int Attempts => _triedCount;
@@ -103,7 +104,7 @@ internal sealed class ForwardingRequest
     /// <summary>Whether the current attempt's forward was cut off by a deadline (attempt or total).</summary>
     public bool TimedOut => _forward.IsCancellationRequested;
 
-    public void Initialize(ProxyRequestHandler handler, HttpContext context, RingSnapshot snapshot, ulong hash, int firstIndex, RetryOptions retry, RetryBudget? budget, bool idempotent, bool hasBody, bool replayable, bool hedging)
+    public void Initialize(ProxyRequestHandler handler, HttpContext context, TableSnapshot snapshot, ulong hash, int firstIndex, RetryOptions retry, RetryBudget? budget, bool idempotent, bool hasBody, bool replayable, bool hedging)
     {
         Hedgeable = hedging && idempotent && !hasBody && retry.MaxAttempts > 1;
         _budget = budget;
@@ -121,66 +122,57 @@ internal sealed class ForwardingRequest
         Replayable = replayable;
     }
 
-    /// <summary>Records an attempt to member <paramref name="index"/>; returns the attempt number (from 1).</summary>
+    /// <summary>Records an attempt to server <paramref name="index"/>; returns the attempt number (from 1).</summary>
     public int Begin(int index)
     {
         _attemptOpen = true;
         _tried[_triedCount++] = index;
-        Member = Snapshot.Table.Members[index];
+        Server = Snapshot.Table.Servers[index];
         HeldBack = false;
-        HedgeMember = null;
+        HedgeServer = null;
         HedgeMessage = null;
         HedgeWon = false;
         return _triedCount;
     }
 
-    /// <summary>
-    /// The member a hedge of the current attempt would go to: the key's next eligible member, while attempts are left
-    /// and the request still waits for its first answer; -1 when there is none.
-    /// </summary>
-    public int NextHedgeIndex() =>
-        HedgeMember is null && _triedCount < MaxAttempts && !HttpContext.RequestAborted.IsCancellationRequested && !DeadlinePassed
-            ? Snapshot.Table.Pick(Hash, Tried)
-            : -1;
-
-    /// <summary>Records the hedge of the current attempt to member <paramref name="index"/>, sent as <paramref name="message"/>.</summary>
-    public Upstream BeginHedge(int index, HttpRequestMessage message)
+    /// <summary>Records the hedge of the current attempt to server <paramref name="index"/>, sent as <paramref name="message"/>.</summary>
+    public BackendServer BeginHedge(int index, HttpRequestMessage message)
     {
         _tried[_triedCount++] = index;
-        HedgeMember = Snapshot.Table.Members[index];
+        HedgeServer = Snapshot.Table.Servers[index];
         HedgeMessage = message;
-        return HedgeMember;
+        return HedgeServer;
     }
 
-    /// <summary>The hedge answered first: from here on the attempt is the hedge member's.</summary>
+    /// <summary>The hedge answered first: from here on the attempt is the hedge server's.</summary>
     public void HedgeAnsweredFirst()
     {
         HedgeWon = true;
-        Member = HedgeMember;
+        Server = HedgeServer;
     }
 
     /// <summary>
-    /// Whether a failure of the current attempt may be retried at all: attempts left, a member left to try and,
-    /// unless nothing reached the member, an idempotent method with a replayable body and room in the retry budget.
+    /// The one question whether this request may be sent again, as a retry after a failed attempt or as a hedge beside
+    /// a slow one: attempts left, the response untouched, the client still there, the deadline not passed, a server
+    /// left for the key and, unless nothing reached the server, an idempotent method with a replayable body. Pure: it
+    /// reads the request's state and changes nothing. The retry budget's slot is a separate, explicit step
+    /// (<see cref="TryReserveRetry"/>), taken once a send that adds load is decided.
     /// </summary>
-    public bool CanRetry(bool nothingSent) =>
+    /// <param name="nothingSent">No byte of the request reached the server (connection refused, breaker open).</param>
+    /// <returns>The index of the server the send would go to (the key's next untried eligible one), or -1.</returns>
+    public int ResendTarget(bool nothingSent) =>
         _triedCount < MaxAttempts
         && !HttpContext.Response.HasStarted
         && !HttpContext.RequestAborted.IsCancellationRequested
         && (nothingSent || (Idempotent && Replayable))
         && !DeadlinePassed
-        && Snapshot.Table.Pick(Hash, Tried) >= 0
-        && (nothingSent || ReserveRetryOrRecordRefusal());
-
-    private bool ReserveRetryOrRecordRefusal()
-    {
-        RetryRefused = !TryReserveRetry();
-        return !RetryRefused;
-    }
+            ? Snapshot.Table.Pick(Hash, Tried)
+            : -1;
 
     /// <summary>
     /// Takes a slot of the retry budget for this request (a retry or a hedge is about to be sent), or confirms the one
-    /// it holds; false when the budget is spent. Asked last, so a slot is taken only for a send that will happen.
+    /// it holds; false when the budget is spent. Called only once <see cref="ResendTarget"/> allowed the send, so a slot is
+    /// taken only for a send that will happen.
     /// </summary>
     public bool TryReserveRetry()
     {
@@ -202,23 +194,8 @@ internal sealed class ForwardingRequest
     }
 
     /// <summary>
-    /// Hands the failed first attempt's result to the retry pipeline, whose first execution reports it instead of
-    /// sending: Polly then decides on (and counts) the retry as for any other attempt.
-    /// </summary>
-    public void ReplayIntoRetry(in AttemptResult first) => _replay = first;
-
-    /// <summary>Takes the result set by <see cref="ReplayIntoRetry"/>, once.</summary>
-    public bool TryTakeReplay(out AttemptResult result)
-    {
-        result = _replay.GetValueOrDefault();
-        var had = _replay.HasValue;
-        _replay = null;
-        return had;
-    }
-
-    /// <summary>
     /// The token for YARP for one attempt: cancelled when the attempt timeout or the request's total deadline passes,
-    /// whichever comes first, until the member's response headers arrive (<see cref="ResponseReceived"/>): a response
+    /// whichever comes first, until the server's response headers arrive (<see cref="ResponseReceived"/>): a response
     /// that is streaming is not cut off by them (the forwarder's activity timeout still bounds silence). One pooled
     /// source and its timer per request instead of a timeout strategy per deadline: the first attempt allocates nothing.
     /// </summary>
@@ -237,7 +214,7 @@ internal sealed class ForwardingRequest
         return _forward.Token;
     }
 
-    /// <summary>Called by the transformer when the member's response headers arrived: the deadlines stop applying.</summary>
+    /// <summary>Called by the transformer when the server's response headers arrived: the deadlines stop applying.</summary>
     public void ResponseReceived() => _forward.CancelAfter(Timeout.InfiniteTimeSpan);
 
     private static readonly TimeSpan MinimumTimeout = TimeSpan.FromMilliseconds(1);
@@ -249,18 +226,18 @@ internal sealed class ForwardingRequest
         Handler = null!;
         HttpContext = null!;
         Snapshot = null!;
-        Member = null;
+        Server = null;
         HeldBack = false;
-        _replay = null;
         _attemptOpen = false;
         _boundByTotal = false;
         _budget = null;
         HoldsRetrySlot = false;
         RetryRefused = false;
         Hedgeable = false;
-        HedgeMember = null;
+        HedgeServer = null;
         HedgeMessage = null;
         HedgeWon = false;
+        TelemetryObservation = default;
         Array.Clear(Observations);
         _triedCount = 0;
     }
@@ -276,10 +253,4 @@ internal sealed class ForwardingRequest
             return true;
         }
     }
-}
-
-/// <summary>Limits shared by <see cref="RetryOptions"/> and the per-request state.</summary>
-internal static class RetryOptionsLimits
-{
-    public const int MaxAttempts = 10;
 }

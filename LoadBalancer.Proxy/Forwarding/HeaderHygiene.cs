@@ -9,7 +9,7 @@ namespace LoadBalancer.Proxy.Forwarding;
 /// <summary>
 /// What a proxy must not pass on, beyond what YARP already drops (<c>Connection</c>, <c>Keep-Alive</c>, <c>TE</c>,
 /// <c>Transfer-Encoding</c>, <c>Upgrade</c>, <c>Proxy-*</c> and a few more): the fields a message's <c>Connection</c>
-/// names as hop-by-hop (RFC 9110 §7.6.1), either side's own <see cref="ProxyRequestHandler.UpstreamHeader"/>, and a
+/// names as hop-by-hop (RFC 9110 §7.6.1), either side's own <see cref="ProxyRequestHandler.ServerNameHeader"/>, and a
 /// <c>Host</c> the HTTP client cannot send as the only one.
 /// </summary>
 /// <remarks>
@@ -36,11 +36,11 @@ internal static class HeaderHygiene
             RemoveConnectionOptions(connection, headers, proxyRequest.Content?.Headers);
         }
 
-        headers.Remove(ProxyRequestHandler.UpstreamHeader);
+        headers.Remove(ProxyRequestHandler.ServerNameHeader);
 
         // A Host the client's parser rejects (an empty one, which RFC 9112 allows for a target without authority) is
         // written as it came, and SocketsHttpHandler adds its own from the address: two Host lines, which a server
-        // must reject. Without it the member's address goes alone. (The handler parses Host anyway: no extra cost.)
+        // must reject. Without it the server's address goes alone. (The handler parses Host anyway: no extra cost.)
         if (headers.Host is null)
         {
             headers.Remove(HeaderNames.Host);
@@ -49,12 +49,12 @@ internal static class HeaderHygiene
 
     /// <summary>
     /// Cleans the server's answer before YARP copies it: the fields its <c>Connection</c> names, and its own
-    /// <see cref="ProxyRequestHandler.UpstreamHeader"/>, which would be appended to the one naming the member.
+    /// <see cref="ProxyRequestHandler.ServerNameHeader"/>, which would be appended to the one naming the server.
     /// </summary>
     public static void Apply(HttpResponseMessage proxyResponse)
     {
         var headers = proxyResponse.Headers;
-        headers.Remove(ProxyRequestHandler.UpstreamHeader);
+        headers.Remove(ProxyRequestHandler.ServerNameHeader);
         if (!headers.NonValidated.TryGetValues(HeaderNames.Connection, out var connection))
         {
             return;

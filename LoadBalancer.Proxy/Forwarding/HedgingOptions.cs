@@ -3,8 +3,8 @@ using System.ComponentModel.DataAnnotations;
 namespace LoadBalancer.Proxy.Forwarding;
 
 /// <summary>
-/// Hedging a slow attempt (configuration section <c>Hedging</c>): when a member has not sent response headers within
-/// <see cref="Delay"/>, the same request goes to the key's next member too and the first answer wins; the other is
+/// Hedging a slow attempt (configuration section <c>Hedging</c>): when a server has not sent response headers within
+/// <see cref="Delay"/>, the same request goes to the key's next server too and the first answer wins; the other is
 /// cancelled. Only idempotent requests without a body are hedged, a hedge counts as an attempt
 /// (<see cref="RetryOptions.MaxAttempts"/>) and takes a slot of the retry budget.
 /// </summary>

@@ -35,7 +35,7 @@ internal static class HedgingPipeline
                 ShouldHandle = static args => new ValueTask<bool>(
                     IsFailure(args.Outcome)
                     && args.Context.Properties.TryGetValue(RequestKey, out var request)
-                    && request.HedgeMember is not null),
+                    && request.HedgeServer is not null),
                 ActionGenerator = hedge,
             })
             .Build();

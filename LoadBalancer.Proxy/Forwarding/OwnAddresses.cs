@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 namespace LoadBalancer.Proxy.Forwarding;
 
 /// <summary>
-/// Tells whether a member address is one of this proxy's own listening endpoints: a member there would make the proxy
+/// Tells whether a server address is one of this proxy's own listening endpoints: a server there would make the proxy
 /// forward to itself, each request becoming another request until descriptors run out.
 /// </summary>
 /// <remarks>
@@ -126,7 +126,7 @@ public sealed partial class OwnAddresses(IServer server)
             return address.MapToIPv4();
         }
 
-        // Interface addresses carry a scope id (fe80::1%2); the one in a member address may not.
+        // Interface addresses carry a scope id (fe80::1%2); the one in a server address may not.
         return address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && address.ScopeId != 0
             ? new IPAddress(address.GetAddressBytes())
             : address;
@@ -163,6 +163,6 @@ public sealed partial class OwnAddresses(IServer server)
     }
 
     [LoggerMessage(EventId = 220, Level = LogLevel.Warning,
-        Message = "Member {Member} at {Address} is this proxy itself (it listens on {Listener}) and is left out of the ring: forwarding there would loop")]
-    internal static partial void LogLeftOut(ILogger logger, string member, string address, string listener);
+        Message = "Server {Server} at {Address} is this proxy itself (it listens on {Listener}) and is left out of the ring: forwarding there would loop")]
+    internal static partial void LogLeftOut(ILogger logger, string server, string address, string listener);
 }

@@ -1,10 +1,10 @@
 using System.Net.Http;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
+using LoadBalancer.Proxy.Balancing;
 using LoadBalancer.Proxy.Health;
-using LoadBalancer.Proxy.Membership;
 using LoadBalancer.Proxy.Replies;
-using LoadBalancer.Proxy.Ring;
+using LoadBalancer.Proxy.Routing;
 using LoadBalancer.Proxy.Telemetry;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.ObjectPool;
@@ -17,36 +17,39 @@ using Yarp.ReverseProxy.Forwarder;
 namespace LoadBalancer.Proxy.Forwarding;
 
 /// <summary>
-/// Routes one request: hashes its key, picks the ring member that owns it and forwards it there with YARP's
-/// <see cref="IHttpForwarder"/>, naming the member in <c>X-Upstream-Server</c>. A failed attempt is retried on the
-/// next distinct available member on the ring for the same key, within the limits of <see cref="RetryOptions"/>.
+/// Routes one request: hashes its key, picks the ring server that owns it and forwards it there with YARP's
+/// <see cref="IHttpForwarder"/>, naming the server in <c>X-Upstream-Server</c>. A failed attempt is retried on the
+/// next distinct available server on the ring for the same key, within the limits of <see cref="RetryOptions"/>.
 /// </summary>
 /// <remarks>
-/// Every attempt runs through <see cref="AttemptAsync"/> (pick, reset, observe, send through the member's circuit
-/// breaker), <see cref="ForwardAsync"/> (YARP's forward, classify, end the attempt) and <see cref="Settle"/> (the
-/// breaker's refusal): the one place per-attempt behaviour lives. The first attempt runs outside Polly's retry
-/// pipeline; a retryable failure enters it (see <see cref="ForwardingPipeline"/>).
+/// The file reads as the request path, top to bottom: <see cref="InvokeAsync"/> (the guard, the key, the table, the
+/// first attempt, the retries, the response); one attempt (<see cref="AttemptAsync"/>: pick, reset, observe, send
+/// through the server's circuit breaker; <see cref="ForwardAsync"/>: YARP's forward; <see cref="Classify"/> and
+/// <see cref="Settle"/>: what came of it; <see cref="EndAttempt"/>); the one decision whether to send again
+/// (<see cref="DecideRetry"/>, on <see cref="ForwardingRequest.ResendTarget"/>); the retries
+/// (<see cref="RetryAsync"/>, through <see cref="RetryPipeline"/>); hedging (<see cref="SendHedgedAsync"/>); the
+/// proxy's own answer (<see cref="CompleteAsync"/>). The per-request state is <see cref="ForwardingRequest"/>, beside
+/// this file.
 /// </remarks>
 public sealed partial class ProxyRequestHandler
 {
-    /// <summary>The response header naming the member that answered.</summary>
-    public const string UpstreamHeader = "X-Upstream-Server";
+    /// <summary>The response header naming the server that answered.</summary>
+    public const string ServerNameHeader = "X-Upstream-Server";
 
-    private static readonly byte[] NoServerBody = Replies.Replies.SerializeFailure("<Error> No server is available to serve the request");
+    private static readonly byte[] NoServerBody = Reply.SerializeFailure("<Error> No server is available to serve the request");
 
-    private readonly RingState _ring;
+    private readonly TableState _ring;
     private readonly RoutingKeyHasher _keys;
     private readonly IHttpForwarder _forwarder;
     private readonly HttpMessageInvoker _invoker;
     private readonly ForwarderRequestConfig _requestConfig;
     private readonly HttpTransformer _transformer;
-    private readonly UpstreamCircuitBreakers _breakers;
+    private readonly ServerCircuitBreakers _breakers;
     private readonly IForwardingAttemptObserver[] _observers;
     private readonly RetryOptions _retry;
     private readonly RetryBudget? _budget;
-    private readonly HealthMetrics _metrics;
     private readonly string _retryAfter;
-    private readonly ResiliencePipeline<AttemptResult> _pipeline;
+    private readonly ResiliencePipeline<AttemptResult> _retries;
     private readonly ResiliencePipeline<HttpResponseMessage> _hedging;
     private readonly bool _hedgingEnabled;
     private readonly TimeSpan _hedgeDelay;
@@ -57,12 +60,11 @@ public sealed partial class ProxyRequestHandler
 
     /// <summary>Creates the handler.</summary>
     public ProxyRequestHandler(
-        RingState ring,
+        TableState ring,
         RoutingKeyHasher keys,
         IHttpForwarder forwarder,
-        UpstreamHttpClient client,
-        UpstreamCircuitBreakers breakers,
-        HealthMetrics metrics,
+        ServerHttpClient client,
+        ServerCircuitBreakers breakers,
         IOptions<RetryOptions> retry,
         IOptions<HedgingOptions> hedging,
         RetryBudget budget,
@@ -84,9 +86,8 @@ public sealed partial class ProxyRequestHandler
         _observers = observers.ToArray();
         _retry = retry.Value;
         _budget = budget.Enabled && _retry.MaxAttempts > 1 ? budget : null;
-        _metrics = metrics;
         _retryAfter = _retry.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        _pipeline = ForwardingPipeline.Build(_retry, time, metrics);
+        _retries = RetryPipeline.Build(_retry, time, telemetry);
         // A delay the attempt timeout cuts short would only start a hedge as the attempt is given up.
         _hedgingEnabled = hedging.Value.Enabled && hedging.Value.Delay < _retry.AttemptTimeout;
         _hedgeDelay = hedging.Value.Delay;
@@ -96,25 +97,27 @@ public sealed partial class ProxyRequestHandler
         _logger = logger;
     }
 
-    /// <summary>Forwards <paramref name="context"/>'s request to its ring member, or the next ones if that fails.</summary>
+    /// <summary>Forwards <paramref name="context"/>'s request to its ring server, or the next ones if that fails.</summary>
     public async Task InvokeAsync(HttpContext context)
     {
-        // Answered here, before any member is picked (no breaker, retry or attempt is involved): see ForwardingGuard.
+        // Answered here, before any server is picked (no breaker, retry or attempt is involved): see ForwardingGuard.
         if (_guard.Refuse(context) is { } refused)
         {
             await refused.ConfigureAwait(false);
             return;
         }
 
+        // The key: hashed with the current table's function. The request's span carries the routing decision; each
+        // attempt is reported by ProxyTelemetry (AttemptAsync, EndAttempt).
         var snapshot = _ring.Current;
         ulong hash = 0;
-        // The request's span carries the routing decision; each attempt is reported by the observer.
         string? rawKey = null;
         if (snapshot is not null)
         {
             hash = _telemetry.IncludeRoutingKey ? _keys.Hash(context, snapshot.Hash, out rawKey) : _keys.Hash(context, snapshot.Hash);
         }
 
+        // The table: the server that owns the key now.
         var span = _telemetry.BeginRequest(context, hash, rawKey);
         var first = snapshot is null ? -1 : snapshot.Table.Pick(hash, []);
         if (first < 0)
@@ -137,30 +140,26 @@ public sealed partial class ProxyRequestHandler
             request.Initialize(this, context, snapshot!, hash, first, _retry, _budget, IsIdempotent(context.Request.Method), hasBody, replayable, hedging);
             context.Features.Set(request);
 
+            // The first attempt (outside the retry pipeline: see RetryPipeline), then the retries; a slow attempt may be
+            // hedged inside ForwardAsync (SendHedgedAsync).
             result = Settle(request, await AttemptAsync(resilience, request).ConfigureAwait(false));
             if (result.Retryable)
             {
-                request.ReplayIntoRetry(result);
-                var outcome = await _pipeline.ExecuteOutcomeAsync(
-                    static async (resilienceContext, state) => Outcome.FromResult(state.TryTakeReplay(out var replayed)
-                        ? replayed
-                        : state.Handler.Settle(state, await state.Handler.AttemptAsync(resilienceContext, state).ConfigureAwait(false))),
-                    resilience,
-                    request).ConfigureAwait(false);
-                result = outcome.Exception is null ? outcome.Result : Rethrow(outcome.Exception);
+                result = await RetryAsync(resilience, request, result).ConfigureAwait(false);
             }
 
             if (request.RetryRefused)
             {
-                _metrics.RetryRefused(result);
-                LogRetryRefused(_logger, request.Member!.Name, result.KindName, _budget!.Retrying, _budget.Active);
+                _telemetry.RetryRefused(result);
+                LogRetryRefused(_logger, request.Server!.Name, result.KindName, _budget!.Retrying, _budget.Active);
             }
 
+            // The response: the server's, already relayed, or the proxy's own.
             await CompleteAsync(request, result).ConfigureAwait(false);
         }
         finally
         {
-            ProxyTelemetry.CompleteRequest(span, request.Member, request.Attempts, result.KindName);
+            ProxyTelemetry.CompleteRequest(span, request.Server, request.Attempts, result.KindName);
             _budget?.RequestEnded(request.HoldsRetrySlot);
             context.Features.Set<ForwardingRequest>(null);
             ResilienceContextPool.Shared.Return(resilience);
@@ -168,14 +167,34 @@ public sealed partial class ProxyRequestHandler
         }
     }
 
+    /// <summary>Decides whether the body can be replayed and, if so, buffers it as it is read.</summary>
+    private (bool HasBody, bool Replayable) PrepareBody(HttpContext context)
+    {
+        var request = context.Request;
+        var hasBody = context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? request.ContentLength > 0;
+        if (!hasBody)
+        {
+            return (false, true);
+        }
+
+        if (_retry.MaxAttempts > 1 && request.ContentLength is long length && length <= _retry.MaxBufferedBodyBytes)
+        {
+            // In memory up to the limit (the threshold equals the limit): no temporary files.
+            request.EnableBuffering(_retry.MaxBufferedBodyBytes, _retry.MaxBufferedBodyBytes);
+            return (true, true);
+        }
+
+        return (true, false);
+    }
+
     /// <summary>
-    /// One attempt: the next eligible member for the key, a clean response, then the forward through the member's
+    /// One attempt: the next eligible server for the key, a clean response, then the forward through the server's
     /// circuit breaker. Returns the breaker's own task, with no async frame of ours around it; <see cref="Settle"/>
     /// turns its outcome into the attempt's result.
     /// </summary>
     private ValueTask<Outcome<AttemptResult>> AttemptAsync(ResilienceContext resilience, ForwardingRequest request)
     {
-        // The first member was picked already, to tell "no server" at once; later attempts walk on from the tried ones.
+        // The first server was picked already, to tell "no server" at once; later attempts walk on from the tried ones.
         var index = request.Attempts == 0 ? request.FirstIndex : request.Snapshot.Table.Pick(request.Hash, request.Tried);
         if (index < 0)
         {
@@ -189,18 +208,35 @@ public sealed partial class ProxyRequestHandler
         }
 
         var attempt = request.Begin(index);
-        var member = request.Member!;
-        context.Response.Headers[UpstreamHeader] = member.Name;
+        var server = request.Server!;
+        context.Response.Headers[ServerNameHeader] = server.Name;
+        request.TelemetryObservation = _telemetry.AttemptStarting(server, attempt);
         for (var i = 0; i < _observers.Length; i++)
         {
-            request.Observations[i] = _observers[i].AttemptStarting(context, member, attempt);
+            request.Observations[i] = _observers[i].AttemptStarting(context, server, attempt);
         }
 
-        member.BeginRequest();
-        return _breakers.For(member).ExecuteOutcomeAsync(
+        server.BeginRequest();
+        return _breakers.For(server).ExecuteOutcomeAsync(
             static (_, state) => state.Handler.ForwardAsync(state),
             resilience,
             request);
+    }
+
+    /// <summary>Undoes what the failed attempt left on the response (YARP's status, headers, error feature) and rewinds the body.</summary>
+    private static void ResetForRetry(ForwardingRequest request)
+    {
+        var context = request.HttpContext;
+        context.Response.Clear();
+        context.Features.Set<IForwarderErrorFeature>(null);
+        if (request.HasBody)
+        {
+            // Only a buffered body can be rewound; an unbuffered one is retried only when nothing was sent (never read).
+            if (context.Request.Body.CanSeek)
+            {
+                context.Request.Body.Position = 0;
+            }
+        }
     }
 
     /// <summary>Sends the current attempt with YARP, classifies what happened while the context still tells, and ends the attempt.</summary>
@@ -213,12 +249,12 @@ public sealed partial class ProxyRequestHandler
         {
             var error = await _forwarder.SendAsync(
                 request.HttpContext,
-                request.Member!.DestinationPrefix,
+                request.Server!.DestinationPrefix,
                 request.Hedgeable ? request.Hedging.Invoker : _invoker,
                 _requestConfig,
                 _transformer,
                 request.BeginForward()).ConfigureAwait(false);
-            // An outpaced member failed in the eyes of its breaker (this execution is its breaker's); the client got the hedge's answer.
+            // An outpaced server failed in the eyes of its breaker (this execution is its breaker's); the client got the hedge's answer.
             result = Classify(request, error) with { Outpaced = request.HedgeWon };
         }
         finally
@@ -229,10 +265,142 @@ public sealed partial class ProxyRequestHandler
         return Outcome.FromResult(result);
     }
 
+    /// <summary>What the forward came to, read while the context still tells.</summary>
+    private AttemptResult Classify(ForwardingRequest request, ForwarderError error)
+    {
+        var context = request.HttpContext;
+        var status = context.Response.StatusCode;
+        if (error == ForwarderError.None)
+        {
+            return Conclude(request, request.HeldBack || status >= 500 ? AttemptKind.ServerError : AttemptKind.Success, status);
+        }
+
+        var exception = context.Features.Get<IForwarderErrorFeature>()?.Exception;
+        if (context.RequestAborted.IsCancellationRequested || error is ForwarderError.RequestBodyClient or ForwarderError.ResponseBodyClient)
+        {
+            return Conclude(request, AttemptKind.ClientFailed, 0, exception);
+        }
+
+        if (error == ForwarderError.Request && IsConnectionFailure(exception))
+        {
+            return Conclude(request, AttemptKind.ConnectionFailed, 0, exception);
+        }
+
+        // Our deadlines cancel the forward (YARP reports RequestCanceled); its own activity timeout is RequestTimedOut.
+        var kind = error == ForwarderError.RequestTimedOut || request.TimedOut ? AttemptKind.Timeout : AttemptKind.TransportFailed;
+        return Conclude(request, kind, 0, exception);
+    }
+
+    /// <summary>True when the connection could not be opened, so no byte of the request reached the server.</summary>
+    internal static bool IsConnectionFailure(Exception? exception)
+    {
+        for (var current = exception; current is not null; current = current.InnerException)
+        {
+            if (current is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError })
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>The attempt's result from the breaker's outcome: a refusal ends the attempt here, as nothing was sent.</summary>
+    private AttemptResult Settle(ForwardingRequest request, Outcome<AttemptResult> outcome)
+    {
+        switch (outcome.Exception)
+        {
+            case null:
+                return outcome.Result;
+            case BrokenCircuitException broken:
+                // The breaker refused before anything was sent: any method may go elsewhere.
+                var refused = Conclude(request, AttemptKind.BreakerOpen, 0, broken);
+                EndAttempt(request, refused);
+                return refused;
+            case var exception:
+                EndAttempt(request, new AttemptResult(AttemptKind.TransportFailed, 0, Retryable: false, exception));
+                return Rethrow(exception);
+        }
+    }
+
+    /// <summary>Ends the current attempt once: the server's in-flight count, the observer, the log.</summary>
+    private void EndAttempt(ForwardingRequest request, in AttemptResult result)
+    {
+        if (!request.TryEndAttempt())
+        {
+            return;
+        }
+
+        var server = request.Server!;
+        server.EndRequest(served: result.Kind is AttemptKind.Success or AttemptKind.ServerError);
+        _telemetry.AttemptCompleted(server, request.Attempts, result, request.TelemetryObservation);
+        for (var i = 0; i < _observers.Length; i++)
+        {
+            _observers[i].AttemptCompleted(request.HttpContext, server, request.Attempts, result, request.Observations[i]);
+        }
+
+        if (result.Kind is not (AttemptKind.Success or AttemptKind.ServerError) || request.HeldBack)
+        {
+            // The message only: a dead server under load fails many attempts before probes take it out.
+            LogAttemptFailed(_logger, request.Attempts, server.Name, result.KindName, result.StatusCode, result.Retryable, RootCause(result.Exception)?.Message);
+        }
+    }
+
+    /// <summary>
+    /// An attempt's result, with whether it is retried: decided here, by kind, for every attempt (the transformer asks
+    /// <see cref="DecideRetry"/> itself for a 5xx answer, as it must decide before YARP copies the answer).
+    /// </summary>
+    private AttemptResult Conclude(ForwardingRequest request, AttemptKind kind, int status, Exception? exception = null) =>
+        new(kind, status, kind switch
+        {
+            // Nothing reached the server: any method may go elsewhere, and the retry adds no load.
+            AttemptKind.ConnectionFailed or AttemptKind.BreakerOpen => DecideRetry(request, nothingSent: true),
+            AttemptKind.Timeout or AttemptKind.TransportFailed => DecideRetry(request, nothingSent: false),
+            // Held back by the transformer, which decided already.
+            AttemptKind.ServerError => request.HeldBack,
+            _ => false,
+        }, exception);
+
+    /// <summary>
+    /// Whether a failed attempt is retried: the one retry decision. First the pure question
+    /// (<see cref="ForwardingRequest.ResendTarget"/>); then, for a retry that adds load (something reached the server),
+    /// the explicit reservation of a slot in the retry budget, whose refusal is recorded for the log and the metric.
+    /// </summary>
+    internal static bool DecideRetry(ForwardingRequest request, bool nothingSent)
+    {
+        if (request.ResendTarget(nothingSent) < 0)
+        {
+            return false;
+        }
+
+        if (nothingSent || request.TryReserveRetry())
+        {
+            return true;
+        }
+
+        request.RetryRefused = true;
+        return false;
+    }
+
+    /// <summary>
+    /// The retries of a request whose first attempt failed retryably, through <see cref="RetryPipeline"/> (whose first
+    /// execution is the first retry: it is counted here, the rest by Polly). Each execution is one attempt, as above.
+    /// </summary>
+    private async Task<AttemptResult> RetryAsync(ResilienceContext resilience, ForwardingRequest request, AttemptResult first)
+    {
+        _telemetry.Retried(first);
+        var outcome = await _retries.ExecuteOutcomeAsync(
+            static async (resilienceContext, state) =>
+                Outcome.FromResult(state.Handler.Settle(state, await state.Handler.AttemptAsync(resilienceContext, state).ConfigureAwait(false))),
+            resilience,
+            request).ConfigureAwait(false);
+        return outcome.Exception is null ? outcome.Result : Rethrow(outcome.Exception);
+    }
+
     /// <summary>
     /// YARP's send of a hedgeable attempt (through <see cref="HedgingInvoker"/>). The first send races the hedging
     /// delay (<see cref="HedgeRace"/>); if no response headers arrived by then, Polly's hedging takes the send over and
-    /// sends the same request to the key's next member too (<see cref="CreateHedge"/>): the first answer goes back to
+    /// sends the same request to the key's next server too (<see cref="CreateHedge"/>): the first answer goes back to
     /// YARP, the other send is cancelled.
     /// </summary>
     internal async Task<HttpResponseMessage> SendHedgedAsync(ForwardingRequest request, HttpRequestMessage message, CancellationToken cancellationToken)
@@ -281,7 +449,7 @@ public sealed partial class ProxyRequestHandler
     }
 
     /// <summary>
-    /// Polly asks for a hedge: the same request, to the key's next eligible member, if attempts are left and the retry
+    /// Polly asks for a hedge: the same request, to the key's next eligible server, if attempts are left and the retry
     /// budget has room (a hedge adds load like a retry); null sends none.
     /// </summary>
     private Func<ValueTask<Outcome<HttpResponseMessage>>>? CreateHedge(HedgingActionGeneratorArguments<HttpResponseMessage> args)
@@ -291,44 +459,45 @@ public sealed partial class ProxyRequestHandler
             return null;
         }
 
-        var index = request.NextHedgeIndex();
+        // The same question as for a retry (something reaches the server; no second hedge of one attempt), then the budget.
+        var index = request.HedgeServer is null ? request.ResendTarget(nothingSent: false) : -1;
         if (index < 0)
         {
             return null;
         }
 
-        var slow = request.Member!;
+        var slow = request.Server!;
         if (!request.TryReserveRetry())
         {
             _telemetry.HedgeRefused(slow);
             return null;
         }
 
-        var member = request.Snapshot.Table.Members[index];
-        var message = CopyFor(request.Race.Message!, slow, member);
+        var server = request.Snapshot.Table.Servers[index];
+        var message = CopyFor(request.Race.Message!, slow, server);
         request.BeginHedge(index, message);
-        member.BeginRequest();
-        LogHedging(_logger, slow.Name, member.Name);
+        server.BeginRequest();
+        LogHedging(_logger, slow.Name, server.Name);
         var hedging = request.Hedging;
         var cancellationToken = args.ActionContext.CancellationToken;
         return () => SendAsync(hedging, message, cancellationToken);
     }
 
-    /// <summary>After the race: the loser's in-flight count ends, and if the hedge won the attempt is its member's.</summary>
+    /// <summary>After the race: the loser's in-flight count ends, and if the hedge won the attempt is its server's.</summary>
     private void EndHedge(ForwardingRequest request, in Outcome<HttpResponseMessage> outcome)
     {
-        if (request.HedgeMember is not { } hedge)
+        if (request.HedgeServer is not { } hedge)
         {
             return;
         }
 
-        var slow = request.Member!;
+        var slow = request.Server!;
         var won = outcome.Result is { } response && ReferenceEquals(response.RequestMessage, request.HedgeMessage);
         if (won)
         {
             slow.EndRequest(served: false);
             request.HedgeAnsweredFirst();
-            request.HttpContext.Response.Headers[UpstreamHeader] = hedge.Name;
+            request.HttpContext.Response.Headers[ServerNameHeader] = hedge.Name;
         }
         else
         {
@@ -350,8 +519,8 @@ public sealed partial class ProxyRequestHandler
         }
     }
 
-    /// <summary>The hedge's request: the attempt's method, version, target and headers (as YARP made them), to another member.</summary>
-    private static HttpRequestMessage CopyFor(HttpRequestMessage sent, Upstream from, Upstream to)
+    /// <summary>The hedge's request: the attempt's method, version, target and headers (as YARP made them), to another server.</summary>
+    private static HttpRequestMessage CopyFor(HttpRequestMessage sent, BackendServer from, BackendServer to)
     {
         var uri = sent.RequestUri!;
         var target = uri.OriginalString.StartsWith(from.DestinationPrefix, StringComparison.Ordinal)
@@ -376,123 +545,6 @@ public sealed partial class ProxyRequestHandler
         return copy;
     }
 
-    /// <summary>The attempt's result from the breaker's outcome: a refusal ends the attempt here, as nothing was sent.</summary>
-    private AttemptResult Settle(ForwardingRequest request, Outcome<AttemptResult> outcome)
-    {
-        switch (outcome.Exception)
-        {
-            case null:
-                return outcome.Result;
-            case BrokenCircuitException broken:
-                // The breaker refused before anything was sent: any method may go elsewhere.
-                var refused = new AttemptResult(AttemptKind.BreakerOpen, 0, request.CanRetry(nothingSent: true), broken);
-                EndAttempt(request, refused);
-                return refused;
-            case var exception:
-                EndAttempt(request, new AttemptResult(AttemptKind.TransportFailed, 0, Retryable: false, exception));
-                return Rethrow(exception);
-        }
-    }
-
-    /// <summary>Ends the current attempt once: the member's in-flight count, the observer, the log.</summary>
-    private void EndAttempt(ForwardingRequest request, in AttemptResult result)
-    {
-        if (!request.TryEndAttempt())
-        {
-            return;
-        }
-
-        var member = request.Member!;
-        member.EndRequest(served: result.Kind is AttemptKind.Success or AttemptKind.ServerError);
-        for (var i = 0; i < _observers.Length; i++)
-        {
-            _observers[i].AttemptCompleted(request.HttpContext, member, request.Attempts, result, request.Observations[i]);
-        }
-
-        if (result.Kind is not (AttemptKind.Success or AttemptKind.ServerError) || request.HeldBack)
-        {
-            // The message only: a dead member under load fails many attempts before probes take it out.
-            LogAttemptFailed(_logger, request.Attempts, member.Name, result.KindName, result.StatusCode, result.Retryable, RootCause(result.Exception)?.Message);
-        }
-    }
-
-    private static AttemptResult Classify(ForwardingRequest request, ForwarderError error)
-    {
-        var context = request.HttpContext;
-        var status = context.Response.StatusCode;
-        if (error == ForwarderError.None)
-        {
-            return request.HeldBack
-                ? new AttemptResult(AttemptKind.ServerError, status, Retryable: true)
-                : new AttemptResult(status >= 500 ? AttemptKind.ServerError : AttemptKind.Success, status, Retryable: false);
-        }
-
-        var exception = context.Features.Get<IForwarderErrorFeature>()?.Exception;
-        if (context.RequestAborted.IsCancellationRequested || error is ForwarderError.RequestBodyClient or ForwarderError.ResponseBodyClient)
-        {
-            return new AttemptResult(AttemptKind.ClientFailed, 0, Retryable: false, exception);
-        }
-
-        if (error == ForwarderError.Request && IsConnectionFailure(exception))
-        {
-            return new AttemptResult(AttemptKind.ConnectionFailed, 0, request.CanRetry(nothingSent: true), exception);
-        }
-
-        // Our deadlines cancel the forward (YARP reports RequestCanceled); its own activity timeout is RequestTimedOut.
-        var kind = error == ForwarderError.RequestTimedOut || request.TimedOut ? AttemptKind.Timeout : AttemptKind.TransportFailed;
-        return new AttemptResult(kind, 0, request.CanRetry(nothingSent: false), exception);
-    }
-
-    /// <summary>True when the connection could not be opened, so no byte of the request reached the member.</summary>
-    internal static bool IsConnectionFailure(Exception? exception)
-    {
-        for (var current = exception; current is not null; current = current.InnerException)
-        {
-            if (current is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError })
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
-    /// <summary>Undoes what the failed attempt left on the response (YARP's status, headers, error feature) and rewinds the body.</summary>
-    private static void ResetForRetry(ForwardingRequest request)
-    {
-        var context = request.HttpContext;
-        context.Response.Clear();
-        context.Features.Set<IForwarderErrorFeature>(null);
-        if (request.HasBody)
-        {
-            // Only a buffered body can be rewound; an unbuffered one is retried only when nothing was sent (never read).
-            if (context.Request.Body.CanSeek)
-            {
-                context.Request.Body.Position = 0;
-            }
-        }
-    }
-
-    /// <summary>Decides whether the body can be replayed and, if so, buffers it as it is read.</summary>
-    private (bool HasBody, bool Replayable) PrepareBody(HttpContext context)
-    {
-        var request = context.Request;
-        var hasBody = context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? request.ContentLength > 0;
-        if (!hasBody)
-        {
-            return (false, true);
-        }
-
-        if (_retry.MaxAttempts > 1 && request.ContentLength is long length && length <= _retry.MaxBufferedBodyBytes)
-        {
-            // In memory up to the limit (the threshold equals the limit): no temporary files.
-            request.EnableBuffering(_retry.MaxBufferedBodyBytes, _retry.MaxBufferedBodyBytes);
-            return (true, true);
-        }
-
-        return (true, false);
-    }
-
     /// <summary>Writes the proxy's own answer when the last attempt left nothing for the client.</summary>
     private async Task CompleteAsync(ForwardingRequest request, AttemptResult result)
     {
@@ -502,7 +554,7 @@ public sealed partial class ProxyRequestHandler
             return;
         }
 
-        var member = request.Member?.Name ?? "?";
+        var server = request.Server?.Name ?? "?";
         switch (result.Kind)
         {
             case AttemptKind.Success:
@@ -517,25 +569,25 @@ public sealed partial class ProxyRequestHandler
             case AttemptKind.NoServer:
             case AttemptKind.ConnectionFailed:
             case AttemptKind.BreakerOpen:
-                // Nothing reached any member: as good as no server at all.
-                LogGaveUp(_logger, request.Attempts, member, result.KindName);
+                // Nothing reached any server: as good as no server at all.
+                LogGaveUp(_logger, request.Attempts, server, result.KindName);
                 await WriteNoServerAsync(context).ConfigureAwait(false);
                 return;
             case AttemptKind.ServerError:
-                LogGaveUp(_logger, request.Attempts, member, result.KindName);
-                await WriteFailureAsync(context, result.StatusCode, $"<Error> Server {member} answered {result.StatusCode}").ConfigureAwait(false);
+                LogGaveUp(_logger, request.Attempts, server, result.KindName);
+                await WriteFailureAsync(context, result.StatusCode, $"<Error> Server {server} answered {result.StatusCode}").ConfigureAwait(false);
                 return;
             case AttemptKind.Timeout when request.DeadlinePassed:
-                LogGaveUp(_logger, request.Attempts, member, "deadline");
+                LogGaveUp(_logger, request.Attempts, server, "deadline");
                 await WriteFailureAsync(context, StatusCodes.Status504GatewayTimeout, $"<Error> No server answered within {_retry.TotalTimeout.TotalSeconds:0.###} s").ConfigureAwait(false);
                 return;
             case AttemptKind.Timeout:
-                LogGaveUp(_logger, request.Attempts, member, result.KindName);
-                await WriteFailureAsync(context, StatusCodes.Status504GatewayTimeout, $"<Error> Server {member} did not answer in time").ConfigureAwait(false);
+                LogGaveUp(_logger, request.Attempts, server, result.KindName);
+                await WriteFailureAsync(context, StatusCodes.Status504GatewayTimeout, $"<Error> Server {server} did not answer in time").ConfigureAwait(false);
                 return;
             default:
-                LogGaveUp(_logger, request.Attempts, member, result.KindName);
-                await WriteFailureAsync(context, StatusCodes.Status502BadGateway, $"<Error> Server {member} failed while serving the request").ConfigureAwait(false);
+                LogGaveUp(_logger, request.Attempts, server, result.KindName);
+                await WriteFailureAsync(context, StatusCodes.Status502BadGateway, $"<Error> Server {server} failed while serving the request").ConfigureAwait(false);
                 return;
         }
     }
@@ -548,21 +600,21 @@ public sealed partial class ProxyRequestHandler
     }
 
     private static Task WriteFailureAsync(HttpContext context, int statusCode, string message) =>
-        WriteFailureAsync(context, statusCode, Replies.Replies.SerializeFailure(message));
+        WriteFailureAsync(context, statusCode, Reply.SerializeFailure(message));
 
     private static Task WriteFailureAsync(HttpContext context, int statusCode, byte[] json)
     {
-        var upstream = context.Response.Headers[UpstreamHeader];
+        var upstream = context.Response.Headers[ServerNameHeader];
         context.Response.Clear();
-        context.Response.Headers[UpstreamHeader] = upstream;
-        return Replies.Replies.WriteAsync(context, statusCode, json);
+        context.Response.Headers[ServerNameHeader] = upstream;
+        return Reply.WriteAsync(context, statusCode, json);
     }
 
     private Task WriteNoServerAsync(HttpContext context)
     {
         context.Response.Clear();
         context.Response.Headers.RetryAfter = _retryAfter;
-        return Replies.Replies.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, NoServerBody);
+        return Reply.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, NoServerBody);
     }
 
     private static bool IsIdempotent(string method) =>
@@ -580,15 +632,15 @@ public sealed partial class ProxyRequestHandler
         return null!;
     }
 
-    [LoggerMessage(EventId = 200, Level = LogLevel.Warning, Message = "Forwarding failed after {Attempts} attempts, last to {Member}: {Reason}")]
-    private static partial void LogGaveUp(ILogger logger, int attempts, string member, string reason);
+    [LoggerMessage(EventId = 200, Level = LogLevel.Warning, Message = "Forwarding failed after {Attempts} attempts, last to {Server}: {Reason}")]
+    private static partial void LogGaveUp(ILogger logger, int attempts, string server, string reason);
 
-    [LoggerMessage(EventId = 202, Level = LogLevel.Warning, Message = "Not retried: the retry budget is spent ({Retrying} of {Active} requests in flight are retrying); {Member} failed with {Kind}")]
-    private static partial void LogRetryRefused(ILogger logger, string member, string kind, int retrying, int active);
+    [LoggerMessage(EventId = 202, Level = LogLevel.Warning, Message = "Not retried: the retry budget is spent ({Retrying} of {Active} requests in flight are retrying); {Server} failed with {Kind}")]
+    private static partial void LogRetryRefused(ILogger logger, string server, string kind, int retrying, int active);
 
-    [LoggerMessage(EventId = 230, Level = LogLevel.Debug, Message = "Hedging: {Member} sent no response headers in time; the request goes to {Hedge} too")]
-    private static partial void LogHedging(ILogger logger, string member, string hedge);
+    [LoggerMessage(EventId = 230, Level = LogLevel.Debug, Message = "Hedging: {Server} sent no response headers in time; the request goes to {Hedge} too")]
+    private static partial void LogHedging(ILogger logger, string server, string hedge);
 
-    [LoggerMessage(EventId = 201, Level = LogLevel.Information, Message = "Attempt {Attempt} to {Member} failed: {Kind} {StatusCode}; retryable: {Retryable}; {Error}")]
-    private static partial void LogAttemptFailed(ILogger logger, int attempt, string member, string kind, int statusCode, bool retryable, string? error);
+    [LoggerMessage(EventId = 201, Level = LogLevel.Information, Message = "Attempt {Attempt} to {Server} failed: {Kind} {StatusCode}; retryable: {Retryable}; {Error}")]
+    private static partial void LogAttemptFailed(ILogger logger, int attempt, string server, string kind, int statusCode, bool retryable, string? error);
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Http.Features;
+using LoadBalancer.Proxy.Replies;
 
 namespace LoadBalancer.Proxy.Forwarding;
 
@@ -27,10 +28,10 @@ internal static partial class RequestBodyErrors
     /// <summary>Any other failure while reading the body.</summary>
     public const string UnreadableMessage = "<Error> The request body could not be read";
 
-    private static readonly byte[] Malformed = Replies.Replies.SerializeFailure(MalformedMessage);
-    private static readonly byte[] EndedEarly = Replies.Replies.SerializeFailure(EndedEarlyMessage);
-    private static readonly byte[] TooSlow = Replies.Replies.SerializeFailure(TooSlowMessage);
-    private static readonly byte[] Unreadable = Replies.Replies.SerializeFailure(UnreadableMessage);
+    private static readonly byte[] Malformed = Reply.SerializeFailure(MalformedMessage);
+    private static readonly byte[] EndedEarly = Reply.SerializeFailure(EndedEarlyMessage);
+    private static readonly byte[] TooSlow = Reply.SerializeFailure(TooSlowMessage);
+    private static readonly byte[] Unreadable = Reply.SerializeFailure(UnreadableMessage);
     private static TooLargeReply? _tooLarge;
 
     /// <summary>The message for a body over <paramref name="limit"/> bytes.</summary>
@@ -66,7 +67,7 @@ internal static partial class RequestBodyErrors
             context.Response.Headers.Connection = "close";
         }
 
-        return Replies.Replies.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, TooLargeBody(limit));
+        return Reply.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, TooLargeBody(limit));
     }
 
     /// <summary>
@@ -127,7 +128,7 @@ internal static partial class RequestBodyErrors
         var cached = Volatile.Read(ref _tooLarge);
         if (cached is null || cached.Limit != limit)
         {
-            cached = new TooLargeReply(limit, Replies.Replies.SerializeFailure(TooLargeMessage(limit)));
+            cached = new TooLargeReply(limit, Reply.SerializeFailure(TooLargeMessage(limit)));
             Volatile.Write(ref _tooLarge, cached);
         }
 

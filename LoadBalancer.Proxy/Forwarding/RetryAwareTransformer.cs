@@ -9,7 +9,7 @@ namespace LoadBalancer.Proxy.Forwarding;
 /// (hop-by-hop fields, the client's X-Upstream-Server, a Host that would go twice), this proxy's <see cref="ViaHeader"/>
 /// entry, the <see cref="ClientAddressHeaders"/> and the client's raw <see cref="RequestTarget"/>. Responses: YARP's
 /// copy, less the fields the server's Connection names and its own X-Upstream-Server, except that a 502/503/504 answer
-/// that will be retried on another member is held back: returning false stops YARP from copying it to the client,
+/// that will be retried on another server is held back: returning false stops YARP from copying it to the client,
 /// which YARP documents as the way to retry. It also tells the request that headers arrived, after which the attempt
 /// deadlines no longer apply.
 /// </summary>
@@ -60,7 +60,7 @@ internal sealed class RetryAwareTransformer : HttpTransformer
         if (proxyResponse is not null && httpContext.Features.Get<ForwardingRequest>() is { } request)
         {
             request.ResponseReceived();
-            if (IsRetryableStatus((int)proxyResponse.StatusCode) && request.CanRetry(nothingSent: false))
+            if (IsRetryableStatus((int)proxyResponse.StatusCode) && ProxyRequestHandler.DecideRetry(request, nothingSent: false))
             {
                 request.HeldBack = true;
                 return new ValueTask<bool>(false);
@@ -75,6 +75,6 @@ internal sealed class RetryAwareTransformer : HttpTransformer
         return base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
     }
 
-    /// <summary>The statuses worth asking another member about: the member (or its own upstream) is unavailable.</summary>
+    /// <summary>The statuses worth asking another server about: the server (or its own upstream) is unavailable.</summary>
     public static bool IsRetryableStatus(int statusCode) => statusCode is 502 or 503 or 504;
 }

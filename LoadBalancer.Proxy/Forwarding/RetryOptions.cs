@@ -3,7 +3,7 @@ using Microsoft.Extensions.Options;
 
 namespace LoadBalancer.Proxy.Forwarding;
 
-/// <summary>Retrying a failed attempt on the next ring member (configuration section <c>Retry</c>).</summary>
+/// <summary>Retrying a failed attempt on the next ring server (configuration section <c>Retry</c>).</summary>
 public sealed class RetryOptions
 {
     /// <summary>The configuration section.</summary>
@@ -39,7 +39,7 @@ public sealed class RetryOptions
     [Range(0, 100_000)]
     public int MinRetryConcurrency { get; set; } = 10;
 
-    /// <summary>The <c>Retry-After</c> seconds sent with the 503 answered when no member is available.</summary>
+    /// <summary>The <c>Retry-After</c> seconds sent with the 503 answered when no server is available.</summary>
     [Range(1, 3600)]
     public int RetryAfterSeconds { get; set; } = 1;
 }

@@ -54,7 +54,7 @@ public sealed class AssignmentHashFunction : IHashFunction
     public ulong HashKey(ReadOnlySpan<char> key) => _requestSlot(Number(key) % SlotCount);
 
     /// <inheritdoc />
-    public ulong HashNode(string member, int replica) => NodeSlot(ServerNumber(member) % SlotCount, (ulong)replica);
+    public ulong HashNode(string server, int replica) => NodeSlot(ServerNumber(server) % SlotCount, (ulong)replica);
 
     /// <summary>H(i) = i² + 2i + 17 mod 512, for i already reduced mod 512 (so nothing overflows).</summary>
     public static ulong RequestSlot(ulong i) => (i * i + 2 * i + 17) % SlotCount;
@@ -86,14 +86,14 @@ public sealed class AssignmentHashFunction : IHashFunction
     }
 
     /// <summary>A server's i: the number its name ends with, or the FNV-1a of the name when it ends otherwise.</summary>
-    internal static ulong ServerNumber(string member)
+    internal static ulong ServerNumber(string server)
     {
-        var start = member.Length;
-        while (start > 0 && char.IsAsciiDigit(member[start - 1]))
+        var start = server.Length;
+        while (start > 0 && char.IsAsciiDigit(server[start - 1]))
         {
             start--;
         }
 
-        return start == member.Length ? Fnv1aFunction.Hash(member) : Number(member.AsSpan(start));
+        return start == server.Length ? Fnv1aFunction.Hash(server) : Number(server.AsSpan(start));
     }
 }

@@ -24,10 +24,10 @@ public sealed class Fnv1aFunction : IHashFunction
     public ulong HashKey(ReadOnlySpan<char> key) => Hash(OffsetBasis, MemoryMarshal.AsBytes(key));
 
     /// <inheritdoc />
-    public ulong HashNode(string member, int replica)
+    public ulong HashNode(string server, int replica)
     {
         // The name then a separator and the replica's four bytes: "a" #12 and "a1" #2 hash differently.
-        var hash = Hash(OffsetBasis, MemoryMarshal.AsBytes(member.AsSpan()));
+        var hash = Hash(OffsetBasis, MemoryMarshal.AsBytes(server.AsSpan()));
         Span<byte> suffix = [0xFF, (byte)replica, (byte)(replica >> 8), (byte)(replica >> 16), (byte)(replica >> 24)];
         return Hash(hash, suffix);
     }

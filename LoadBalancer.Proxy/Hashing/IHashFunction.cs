@@ -14,13 +14,13 @@ public interface IHashFunction
 
     /// <summary>
     /// Null for a function over the full 64-bit range; otherwise the small slot space its scheme prescribes, which
-    /// tables must honour (slot count, linear probing of node collisions, virtual nodes per member).
+    /// tables must honour (slot count, linear probing of node collisions, virtual nodes per server).
     /// </summary>
     SlotSpace? Slots { get; }
 
     /// <summary>Hashes a request's routing key.</summary>
     ulong HashKey(ReadOnlySpan<char> key);
 
-    /// <summary>Hashes virtual node <paramref name="replica"/> of a member; called only when a table is built.</summary>
-    ulong HashNode(string member, int replica);
+    /// <summary>Hashes virtual node <paramref name="replica"/> of a server; called only when a table is built.</summary>
+    ulong HashNode(string server, int replica);
 }

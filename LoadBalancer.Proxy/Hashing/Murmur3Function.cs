@@ -27,7 +27,7 @@ public sealed class Murmur3Function : IHashFunction
 
     /// <inheritdoc />
     // The replica number is the seed, as for XXH3.
-    public ulong HashNode(string member, int replica) => Hash(MemoryMarshal.AsBytes(member.AsSpan()), (uint)replica);
+    public ulong HashNode(string server, int replica) => Hash(MemoryMarshal.AsBytes(server.AsSpan()), (uint)replica);
 
     /// <summary>The first 64 bits of MurmurHash3_x64_128(<paramref name="data"/>, <paramref name="seed"/>).</summary>
     internal static ulong Hash(ReadOnlySpan<byte> data, uint seed)

@@ -20,9 +20,9 @@ public sealed class XxHash3Function : IHashFunction
     public ulong HashKey(ReadOnlySpan<char> key) => XxHash3.HashToUInt64(MemoryMarshal.AsBytes(key));
 
     /// <inheritdoc />
-    public ulong HashNode(string member, int replica)
+    public ulong HashNode(string server, int replica)
     {
         // The replica number is mixed in as the seed, so "a" #12 and "a1" #2 cannot collide by concatenation.
-        return XxHash3.HashToUInt64(MemoryMarshal.AsBytes(member.AsSpan()), seed: replica);
+        return XxHash3.HashToUInt64(MemoryMarshal.AsBytes(server.AsSpan()), seed: replica);
     }
 }

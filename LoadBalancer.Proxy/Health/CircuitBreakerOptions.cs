@@ -24,7 +24,7 @@ public sealed class CircuitBreakerOptions
     [Range(typeof(TimeSpan), "00:00:00.500", "01:00:00")]
     public TimeSpan SamplingDuration { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>How long an open breaker keeps its member out before one trial request may test it.</summary>
+    /// <summary>How long an open breaker keeps its server out before one trial request may test it.</summary>
     [Range(typeof(TimeSpan), "00:00:00.500", "01:00:00")]
     public TimeSpan BreakDuration { get; set; } = TimeSpan.FromSeconds(3);
 }

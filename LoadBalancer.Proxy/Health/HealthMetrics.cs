@@ -1,67 +1,52 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using LoadBalancer.Proxy.Forwarding;
-using LoadBalancer.Proxy.Membership;
+using LoadBalancer.Proxy.Balancing;
 using LoadBalancer.Proxy.Telemetry;
 
 namespace LoadBalancer.Proxy.Health;
 
 /// <summary>
-/// Counters for failover: members leaving and rejoining, breaker transitions and retried attempts, plus a gauge of
-/// member availability. All on the proxy's meter <see cref="ProxyApplication.TelemetryName"/>.
+/// Counters for health: servers leaving and rejoining, breaker transitions, plus a gauge of
+/// server availability. All on the proxy's meter <see cref="ProxyApplication.TelemetryName"/>.
 /// </summary>
 public sealed class HealthMetrics
 {
     private readonly Counter<long> _availabilityChanges;
     private readonly Counter<long> _breakerTransitions;
-    private readonly Counter<long> _retries;
-    private readonly Counter<long> _retriesRefused;
 
     /// <summary>Creates the instruments on the proxy's meter.</summary>
-    public HealthMetrics(IMeterFactory meterFactory, RingState ring)
+    public HealthMetrics(IMeterFactory meterFactory, TableState ring)
     {
         var meter = meterFactory.Create(ProxyApplication.TelemetryName);
         _availabilityChanges = meter.CreateCounter<long>(
-            "loadbalancer.upstream.availability_changes", "{change}", "Times a member left or rejoined routing.");
+            "loadbalancer.server.availability_changes", "{change}", "Times a server left or rejoined routing.");
         _breakerTransitions = meter.CreateCounter<long>(
-            "loadbalancer.circuit_breaker.transitions", "{transition}", "Circuit breaker state changes per member.");
-        _retries = meter.CreateCounter<long>(
-            "loadbalancer.retries", "{attempt}", "Attempts sent to another member after a failed one.");
-        _retriesRefused = meter.CreateCounter<long>(
-            "loadbalancer.retries.refused", "{request}", "Failed attempts not retried because the retry budget was spent.");
+            "loadbalancer.circuit_breaker.transitions", "{transition}", "Circuit breaker state changes per server.");
         meter.CreateObservableGauge(
-            "loadbalancer.upstream.available",
+            "loadbalancer.server.available",
             () => Observe(ring),
-            "{member}",
-            "1 when the member takes requests, 0 when health or its breaker holds it out.");
+            "{server}",
+            "1 when the server takes requests, 0 when health or its breaker holds it out.");
     }
 
-    /// <summary>Counts a member leaving (<paramref name="available"/> false) or rejoining routing.</summary>
-    public void AvailabilityChanged(string member, bool available, string source) =>
+    /// <summary>Counts a server leaving (<paramref name="available"/> false) or rejoining routing.</summary>
+    public void AvailabilityChanged(string server, bool available, string source) =>
         _availabilityChanges.Add(1, new TagList
         {
-            { ProxyTelemetry.MemberAttribute, member },
-            { "loadbalancer.upstream.state", available ? "up" : "down" },
+            { ProxyTelemetry.ServerAttribute, server },
+            { "loadbalancer.server.availability", available ? "up" : "down" },
             { "loadbalancer.source", source },
         });
 
     /// <summary>Counts a breaker transition to <paramref name="state"/> (<c>open</c>, <c>half_open</c>, <c>closed</c>).</summary>
-    public void BreakerTransition(string member, string state) =>
+    public void BreakerTransition(string server, string state) =>
         _breakerTransitions.Add(1, new TagList
         {
-            { ProxyTelemetry.MemberAttribute, member },
+            { ProxyTelemetry.ServerAttribute, server },
             { "loadbalancer.circuit_breaker.state", state },
         });
 
-    /// <summary>Counts one retried attempt and why the previous one failed.</summary>
-    public void Retried(in AttemptResult failed) =>
-        _retries.Add(1, new KeyValuePair<string, object?>("loadbalancer.retry.reason", failed.KindName));
-
-    /// <summary>Counts a failed attempt the retry budget kept from being retried.</summary>
-    public void RetryRefused(in AttemptResult failed) =>
-        _retriesRefused.Add(1, new KeyValuePair<string, object?>("loadbalancer.retry.reason", failed.KindName));
-
-    private static IEnumerable<Measurement<int>> Observe(RingState ring)
+    private static IEnumerable<Measurement<int>> Observe(TableState ring)
     {
         var snapshot = ring.Current;
         if (snapshot is null)
@@ -69,9 +54,9 @@ public sealed class HealthMetrics
             yield break;
         }
 
-        foreach (var member in snapshot.Table.Members)
+        foreach (var server in snapshot.Table.Servers)
         {
-            yield return new Measurement<int>(member.IsAvailable ? 1 : 0, new KeyValuePair<string, object?>(ProxyTelemetry.MemberAttribute, member.Name));
+            yield return new Measurement<int>(server.IsAvailable ? 1 : 0, new KeyValuePair<string, object?>(ProxyTelemetry.ServerAttribute, server.Name));
         }
     }
 }

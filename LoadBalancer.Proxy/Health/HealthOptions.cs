@@ -3,16 +3,16 @@ using Microsoft.Extensions.Options;
 
 namespace LoadBalancer.Proxy.Health;
 
-/// <summary>Active health probing of every ring member (configuration section <c>Health</c>).</summary>
+/// <summary>Active health probing of every ring server (configuration section <c>Health</c>).</summary>
 public sealed class HealthOptions
 {
     /// <summary>The configuration section.</summary>
     public const string SectionName = "Health";
 
-    /// <summary>Whether the proxy probes its members at all; passive health (circuit breakers) works either way.</summary>
+    /// <summary>Whether the proxy probes its servers at all; passive health (circuit breakers) works either way.</summary>
     public bool Enabled { get; set; } = true;
 
-    /// <summary>The path probed on every member with <c>GET</c>.</summary>
+    /// <summary>The path probed on every server with <c>GET</c>.</summary>
     [Required(AllowEmptyStrings = false)]
     [RegularExpression("^/.*", ErrorMessage = "Health:Path must start with '/'.")]
     public string Path { get; set; } = "/heartbeat";
@@ -33,11 +33,11 @@ public sealed class HealthOptions
     [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
     public TimeSpan Timeout { get; set; } = TimeSpan.FromMilliseconds(500);
 
-    /// <summary>Consecutive failed probes after which a member leaves the ring.</summary>
+    /// <summary>Consecutive failed probes after which a server leaves the ring.</summary>
     [Range(1, 100)]
     public int FailuresToLeave { get; set; } = 2;
 
-    /// <summary>Consecutive passed probes after which a member that left rejoins.</summary>
+    /// <summary>Consecutive passed probes after which a server that left rejoins.</summary>
     [Range(1, 100)]
     public int PassesToRejoin { get; set; } = 1;
 }

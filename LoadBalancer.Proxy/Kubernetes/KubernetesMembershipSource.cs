@@ -2,7 +2,7 @@ using System.Net;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
-using LoadBalancer.Proxy.Admin;
+using LoadBalancer.Proxy.Common;
 using LoadBalancer.Proxy.Membership;
 using Microsoft.Extensions.Options;
 
@@ -210,7 +210,7 @@ public sealed partial class KubernetesMembershipSource(
         {
             // Once per outage as a warning, with the exception; the retries after it at Debug.
             _lostLogged = true;
-            LogApiLost(logger, ex, _options.ServiceName, _namespace, membership.CurrentMembers.Count, retryIn);
+            LogApiLost(logger, ex, _options.ServiceName, _namespace, membership.CurrentServers.Count, retryIn);
         }
         else
         {

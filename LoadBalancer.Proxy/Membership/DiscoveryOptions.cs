@@ -2,7 +2,7 @@ using System.ComponentModel.DataAnnotations;
 
 namespace LoadBalancer.Proxy.Membership;
 
-/// <summary>How ring members are found (configuration section <c>Discovery</c>).</summary>
+/// <summary>How ring servers are found (configuration section <c>Discovery</c>).</summary>
 public sealed class DiscoveryOptions
 {
     /// <summary>The configuration section.</summary>

@@ -1,6 +1,8 @@
+using LoadBalancer.Proxy.Balancing;
+
 namespace LoadBalancer.Proxy.Membership;
 
-/// <summary>Who is in the ring: members found by service discovery, changed by the admin API, published as one snapshot.</summary>
+/// <summary>Who is in the ring: servers found by service discovery, changed by the admin API, published as one snapshot.</summary>
 internal static class MembershipRegistration
 {
     /// <summary>Registers discovery, the ring's state and the membership that keeps it.</summary>
@@ -9,10 +11,10 @@ internal static class MembershipRegistration
     public static IServiceCollection AddMembership(this IServiceCollection services, bool serviceDiscovery = true)
     {
         services.AddValidatedOptions<DiscoveryOptions>(DiscoveryOptions.SectionName);
-        // The proxy resolves its members itself (ServiceDiscoveryMembershipSource) and sends with its own invoker, so
+        // The proxy resolves its servers itself (ServiceDiscoveryMembershipSource) and sends with its own invoker, so
         // service discovery is registered here, for the proxy alone, rather than for every service in ServiceDefaults.
         services.AddServiceDiscovery();
-        services.AddSingleton<RingState>();
+        services.AddSingleton<TableState>();
         services.AddSingleton<MembershipManager>();
         services.AddSingleton<ServiceDiscoveryMembershipSource>();
         if (serviceDiscovery)

@@ -7,11 +7,11 @@ namespace LoadBalancer.Proxy.Membership;
 
 /// <summary>
 /// Feeds ring membership from Microsoft.Extensions.ServiceDiscovery: every service under the <c>Services</c>
-/// configuration section is resolved, each endpoint becomes a member, and resolution repeats whenever a resolver's
+/// configuration section is resolved, each endpoint becomes a server, and resolution repeats whenever a resolver's
 /// change token or the configuration fires.
 /// </summary>
 /// <remarks>
-/// Members are named after their service (<c>server1</c>); a service with several endpoints gives
+/// Servers are named after their service (<c>server1</c>); a service with several endpoints gives
 /// <c>server1</c>, <c>server1#1</c>, … The first resolution runs before the proxy accepts requests.
 /// </remarks>
 public sealed partial class ServiceDiscoveryMembershipSource(

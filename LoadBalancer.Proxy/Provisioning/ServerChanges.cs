@@ -28,7 +28,7 @@ internal sealed partial class ServerChanges(
     private readonly ProvisioningOptions _options = options.Value;
 
     /// <summary>Adds <paramref name="count"/> servers, the first <paramref name="targets"/>.</summary>
-    public async Task<MembershipEdit> AddAsync(IReadOnlyList<MemberReference> targets, int count, CancellationToken cancellationToken)
+    public async Task<MembershipEdit> AddAsync(IReadOnlyList<ServerReference> targets, int count, CancellationToken cancellationToken)
     {
         if (provisioner is null)
         {
@@ -37,7 +37,7 @@ internal sealed partial class ServerChanges(
 
         var byAddress = targets.Where(target => target.Address is not null).ToList();
         var names = targets.Where(target => target.Address is null).Select(target => target.Name).ToList();
-        var inRing = membership.CurrentMembers;
+        var inRing = membership.CurrentServers;
         foreach (var name in names)
         {
             if (inRing.Contains(name, StringComparer.Ordinal))
@@ -83,7 +83,7 @@ internal sealed partial class ServerChanges(
     }
 
     /// <summary>Removes <paramref name="count"/> servers, the first <paramref name="targets"/>, the rest chosen with <paramref name="random"/>.</summary>
-    public async Task<MembershipEdit> RemoveAsync(IReadOnlyList<MemberReference> targets, int count, Random random, CancellationToken cancellationToken)
+    public async Task<MembershipEdit> RemoveAsync(IReadOnlyList<ServerReference> targets, int count, Random random, CancellationToken cancellationToken)
     {
         var engineServers = source?.Servers;
         if (provisioner is null || engineServers is null)
@@ -91,7 +91,7 @@ internal sealed partial class ServerChanges(
             return membership.Remove(targets, count, random);
         }
 
-        var active = membership.CurrentMembers;
+        var active = membership.CurrentServers;
         var chosen = new List<string>(count);
         foreach (var target in targets)
         {
@@ -142,19 +142,19 @@ internal sealed partial class ServerChanges(
 
         return Answer(chosen);
 
-        static List<MemberReference> targetsFor(IEnumerable<string> names) => names.Select(name => new MemberReference(name, name, null)).ToList();
+        static List<ServerReference> targetsFor(IEnumerable<string> names) => names.Select(name => new ServerReference(name, name, null)).ToList();
     }
 
     private MembershipEdit Answer(List<string> changed)
     {
         changed.Sort(StringComparer.Ordinal);
-        return new MembershipEdit(true, StatusCodes.Status200OK, null, membership.CurrentMembers, changed);
+        return new MembershipEdit(true, StatusCodes.Status200OK, null, membership.CurrentServers, changed);
     }
 
     private async Task<bool> WaitForTableAsync(Func<IReadOnlyList<string>, bool> shows, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var started = timeProvider.GetTimestamp();
-        while (!shows(membership.CurrentMembers))
+        while (!shows(membership.CurrentServers))
         {
             if (timeProvider.GetElapsedTime(started) >= timeout)
             {

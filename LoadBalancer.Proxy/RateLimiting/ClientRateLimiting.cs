@@ -2,6 +2,7 @@ using System.Net;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
+using LoadBalancer.Proxy.Replies;
 
 namespace LoadBalancer.Proxy.RateLimiting;
 
@@ -57,7 +58,7 @@ internal static class ClientRateLimiting
         var context = rejected.HttpContext;
         var retryAfter = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : limit.Period;
         context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        return new ValueTask(Replies.Replies.WriteFailureAsync(context, StatusCodes.Status429TooManyRequests,
+        return new ValueTask(Reply.WriteFailureAsync(context, StatusCodes.Status429TooManyRequests,
             $"<Error> Too many requests from {context.Connection.RemoteIpAddress}: the limit is {limit.PermitLimit} per {limit.Period.TotalSeconds:0.###} s"));
     }
 }

@@ -1,16 +1,9 @@
-using System.Text.Encodings.Web;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 
 namespace LoadBalancer.Proxy.Replies;
 
-/// <summary>The assignment's reply shape: <c>{"message": …, "status": "successful" | "failure"}</c>.</summary>
-public sealed record Reply<T>(
-    [property: JsonPropertyName("message")] T Message,
-    [property: JsonPropertyName("status")] string Status);
-
 /// <summary>Writes the proxy's own answers in the assignment's shape.</summary>
-public static class Replies
+public static class Reply
 {
     /// <summary>The status word of a success.</summary>
     public const string Successful = "successful";
@@ -20,7 +13,7 @@ public static class Replies
 
     /// <summary>Serializes a failure reply once, for answers sent often (e.g. no server available).</summary>
     public static byte[] SerializeFailure(string message) =>
-        JsonSerializer.SerializeToUtf8Bytes(new Reply<string>(message, Failure), ProxyJsonContext.Relaxed.ReplyString);
+        JsonSerializer.SerializeToUtf8Bytes(new ReplyBody<string>(message, Failure), ProxyJsonContext.Relaxed.ReplyBodyString);
 
     /// <summary>Writes a failure reply with <paramref name="statusCode"/>.</summary>
     public static Task WriteFailureAsync(HttpContext context, int statusCode, string message) =>
@@ -34,12 +27,4 @@ public static class Replies
         context.Response.ContentLength = json.Length;
         return context.Response.Body.WriteAsync(json).AsTask();
     }
-}
-
-/// <summary>Source-generated JSON metadata for the proxy's replies.</summary>
-[JsonSerializable(typeof(Reply<string>))]
-public sealed partial class ProxyJsonContext : JsonSerializerContext
-{
-    /// <summary>Writes <c>&lt;Error&gt;</c> and quotes as they are, as the assignment's clients expect to read them.</summary>
-    public static ProxyJsonContext Relaxed { get; } = new(new JsonSerializerOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
 }

@@ -6,7 +6,7 @@ namespace LoadBalancer.Proxy.Telemetry;
 /// <summary>
 /// The access log (<see cref="TelemetryOptions.AccessLog"/>): one structured log entry per request through ASP.NET Core's
 /// HTTP logging, with what nginx's and HAProxy's access logs carry (client, method, path, status, duration) plus the
-/// member that answered. Off by default: a log entry per request costs far more than the request's spans.
+/// server that answered. Off by default: a log entry per request costs far more than the request's spans.
 /// </summary>
 internal static class AccessLog
 {
@@ -24,7 +24,7 @@ internal static class AccessLog
                 | HttpLoggingFields.ResponseStatusCode | HttpLoggingFields.Duration;
             options.CombineLogs = true;
         });
-        services.AddSingleton<IHttpLoggingInterceptor, ClientAndMemberInterceptor>();
+        services.AddSingleton<IHttpLoggingInterceptor, ClientAndServerInterceptor>();
         // Turning the access log on is enough: its entries are let through whatever level "Microsoft.AspNetCore" has.
         services.AddOptions<LoggerFilterOptions>().Configure<IOptions<TelemetryOptions>>((filter, telemetry) =>
         {
@@ -47,8 +47,8 @@ internal static class AccessLog
         return app;
     }
 
-    /// <summary>Adds the client's address and the member that answered, which HTTP logging has no fields for.</summary>
-    private sealed class ClientAndMemberInterceptor : IHttpLoggingInterceptor
+    /// <summary>Adds the client's address and the server that answered, which HTTP logging has no fields for.</summary>
+    private sealed class ClientAndServerInterceptor : IHttpLoggingInterceptor
     {
         public ValueTask OnRequestAsync(HttpLoggingInterceptorContext logContext)
         {
@@ -58,8 +58,8 @@ internal static class AccessLog
 
         public ValueTask OnResponseAsync(HttpLoggingInterceptorContext logContext)
         {
-            var member = logContext.HttpContext.Response.Headers[Forwarding.ProxyRequestHandler.UpstreamHeader];
-            logContext.AddParameter("Upstream", member.Count == 0 ? "-" : member.ToString());
+            var server = logContext.HttpContext.Response.Headers[Forwarding.ProxyRequestHandler.ServerNameHeader];
+            logContext.AddParameter("BackendServer", server.Count == 0 ? "-" : server.ToString());
             return ValueTask.CompletedTask;
         }
     }

@@ -1,10 +1,10 @@
-using LoadBalancer.Proxy.Membership;
+using LoadBalancer.Proxy.Balancing;
 
 namespace LoadBalancer.Proxy.Telemetry;
 
 /// <summary>
 /// Measures how much of the key space a membership change moved, by routing a fixed set of sample keys through the old
-/// and the new table and counting those whose member changed.
+/// and the new table and counting those whose server changed.
 /// </summary>
 /// <remarks>
 /// The keys are decimal numbers from a fixed seed (like the assignment's six-digit request ids), so every hash function
@@ -14,8 +14,8 @@ public static class KeySpaceSampler
 {
     private const int Seed = 20_160_512;
 
-    /// <summary>The share (0–1) of <paramref name="sampleKeys"/> keys served by another member in <paramref name="current"/>.</summary>
-    public static double RemappedShare(RingSnapshot previous, RingSnapshot current, int sampleKeys)
+    /// <summary>The share (0–1) of <paramref name="sampleKeys"/> keys served by another server in <paramref name="current"/>.</summary>
+    public static double RemappedShare(TableSnapshot previous, TableSnapshot current, int sampleKeys)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(sampleKeys, 1);
         var random = new Random(Seed);
@@ -27,8 +27,8 @@ public static class KeySpaceSampler
             var key = buffer[..written];
             var before = previous.Table.Pick(previous.Hash.HashKey(key), []);
             var after = current.Table.Pick(current.Hash.HashKey(key), []);
-            var beforeName = before < 0 ? null : previous.Table.Members[before].Name;
-            var afterName = after < 0 ? null : current.Table.Members[after].Name;
+            var beforeName = before < 0 ? null : previous.Table.Servers[before].Name;
+            var afterName = after < 0 ? null : current.Table.Servers[after].Name;
             if (!string.Equals(beforeName, afterName, StringComparison.Ordinal))
             {
                 moved++;

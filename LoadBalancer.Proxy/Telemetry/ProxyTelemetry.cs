@@ -1,9 +1,8 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Globalization;
+using LoadBalancer.Proxy.Balancing;
 using LoadBalancer.Proxy.Forwarding;
-using LoadBalancer.Proxy.Membership;
-using LoadBalancer.Proxy.Ring;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 
@@ -20,10 +19,10 @@ namespace LoadBalancer.Proxy.Telemetry;
 /// one trace client → proxy → server.</para>
 /// <para>Everything here may run per request: when nobody listens, activities are null and instruments are disabled, and
 /// no method allocates beyond what a listening exporter needs (tags travel in a stack-allocated <see cref="TagList"/>).</para>
-/// <para>Keys remapped by a membership change are measured from <see cref="RingState.Changed"/>, on the thread that
+/// <para>Keys remapped by a membership change are measured from <see cref="TableState.Changed"/>, on the thread that
 /// publishes the new ring, never on the request path.</para>
 /// </remarks>
-public sealed partial class ProxyTelemetry : IForwardingAttemptObserver, IDisposable
+public sealed partial class ProxyTelemetry : IDisposable
 {
     /// <summary>Span attribute: the routing key's hash in hex (never the raw key unless configured).</summary>
     public const string KeyHashAttribute = "loadbalancer.key.hash";
@@ -31,8 +30,8 @@ public sealed partial class ProxyTelemetry : IForwardingAttemptObserver, IDispos
     /// <summary>Span attribute: the raw routing key, only with <see cref="TelemetryOptions.IncludeRoutingKey"/>.</summary>
     public const string RoutingKeyAttribute = "loadbalancer.routing_key";
 
-    /// <summary>Span and metric attribute: the ring member's name (<c>server2</c>).</summary>
-    public const string MemberAttribute = "loadbalancer.member";
+    /// <summary>Span and metric attribute: the ring server's name (<c>server2</c>).</summary>
+    public const string ServerAttribute = "loadbalancer.server.name";
 
     /// <summary>Span attribute: the 1-based number of this attempt (the request's span: how many attempts were made).</summary>
     public const string AttemptAttribute = "loadbalancer.attempt";
@@ -43,11 +42,11 @@ public sealed partial class ProxyTelemetry : IForwardingAttemptObserver, IDispos
     /// <summary>Metric and span attribute: how an attempt (on the request's span: the last one) ended (<see cref="AttemptResult.KindName"/>).</summary>
     public const string OutcomeAttribute = "loadbalancer.outcome";
 
-    /// <summary>Metric attribute: whether a member may take requests (<c>healthy</c>/<c>unavailable</c>).</summary>
-    public const string MemberStateAttribute = "loadbalancer.member.state";
+    /// <summary>Metric attribute: whether a server may take requests (<c>healthy</c>/<c>unavailable</c>).</summary>
+    public const string ServerStateAttribute = "loadbalancer.server.state";
 
-    /// <summary>Span attribute (on the request's span): the member a slow attempt was hedged to.</summary>
-    public const string HedgeAttribute = "loadbalancer.hedge.member";
+    /// <summary>Span attribute (on the request's span): the server a slow attempt was hedged to.</summary>
+    public const string HedgeAttribute = "loadbalancer.hedge.server";
 
     /// <summary>Metric and span attribute: whether a hedge answered first (<c>won</c>), second (<c>lost</c>) or was not sent (<c>refused</c>: the retry budget was spent).</summary>
     public const string HedgeOutcomeAttribute = "loadbalancer.hedge.outcome";
@@ -77,8 +76,10 @@ public sealed partial class ProxyTelemetry : IForwardingAttemptObserver, IDispos
     private readonly Histogram<double> _duration;
     private readonly Counter<long> _ringChanges;
     private readonly Counter<long> _hedges;
+    private readonly Counter<long> _retries;
+    private readonly Counter<long> _retriesRefused;
     private readonly Gauge<double> _keysRemapped;
-    private readonly RingState _ring;
+    private readonly TableState _ring;
     private readonly TelemetryOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<ProxyTelemetry> _logger;
@@ -87,7 +88,7 @@ public sealed partial class ProxyTelemetry : IForwardingAttemptObserver, IDispos
     /// <summary>Creates the source and instruments and starts following ring changes.</summary>
     public ProxyTelemetry(
         IMeterFactory meterFactory,
-        RingState ring,
+        TableState ring,
         IOptions<TelemetryOptions> options,
         TimeProvider time,
         ILogger<ProxyTelemetry> logger)
@@ -100,22 +101,26 @@ public sealed partial class ProxyTelemetry : IForwardingAttemptObserver, IDispos
         _meter = meterFactory.Create(new MeterOptions(ProxyApplication.TelemetryName));
 
         _requests = _meter.CreateCounter<long>(
-            "loadbalancer.upstream.requests", "{request}",
-            "Attempts forwarded to ring members, by member and outcome (AttemptResult.KindName; no_server: none was available).");
+            "loadbalancer.server.requests", "{request}",
+            "Attempts forwarded to ring servers, by server and outcome (AttemptResult.KindName; no_server: none was available).");
         _duration = _meter.CreateHistogram(
-            "loadbalancer.upstream.duration", "s",
-            "Time from sending an attempt to a member until its response was relayed or the attempt failed.",
+            "loadbalancer.server.duration", "s",
+            "Time from sending an attempt to a server until its response was relayed or the attempt failed.",
             tags: null,
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
         _hedges = _meter.CreateCounter<long>(
             "loadbalancer.hedges", "{hedge}",
-            "Slow attempts hedged to the key's next member, by the slow member and whether the hedge won, lost or was refused by the retry budget.");
+            "Slow attempts hedged to the key's next server, by the slow server and whether the hedge won, lost or was refused by the retry budget.");
+        _retries = _meter.CreateCounter<long>(
+            "loadbalancer.retries", "{attempt}", "Attempts sent to another server after a failed one.");
+        _retriesRefused = _meter.CreateCounter<long>(
+            "loadbalancer.retries.refused", "{request}", "Failed attempts not retried because the retry budget was spent.");
         _ringChanges = _meter.CreateCounter<long>(
             "loadbalancer.ring.changes", "{change}", "Ring membership changes (a new table was published).");
         _keysRemapped = _meter.CreateGauge<double>(
-            "loadbalancer.ring.keys_remapped", "1", "Share of the key space that moved to another member at the last membership change.");
+            "loadbalancer.ring.keys_remapped", "1", "Share of the key space that moved to another server at the last membership change.");
         _meter.CreateObservableUpDownCounter(
-            "loadbalancer.ring.members", ObserveMembers, "{member}", "Ring members by state: healthy or unavailable (sum: total).");
+            "loadbalancer.ring.servers", ObserveServers, "{server}", "Ring servers by state: healthy or unavailable (sum: total).");
 
         _ring.Changed += OnRingChanged;
     }
@@ -149,21 +154,21 @@ public sealed partial class ProxyTelemetry : IForwardingAttemptObserver, IDispos
     }
 
     /// <summary>
-    /// Records on the request's span the member that finally served (or last failed), how many attempts were made and
+    /// Records on the request's span the server that finally served (or last failed), how many attempts were made and
     /// what the last one came to (<see cref="AttemptResult.KindName"/>); an outcome other than success is an error.
     /// </summary>
-    public static void CompleteRequest(Activity? request, Upstream? member, int attempts, string outcome)
+    public static void CompleteRequest(Activity? request, BackendServer? server, int attempts, string outcome)
     {
         if (request is null)
         {
             return;
         }
 
-        // New keys on this span, so AddTag (no search through ASP.NET Core's tags). Where the member listens is on the
-        // HttpClient span below; the request's span names the member only.
-        if (member is not null)
+        // New keys on this span, so AddTag (no search through ASP.NET Core's tags). Where the server listens is on the
+        // HttpClient span below; the request's span names the server only.
+        if (server is not null)
         {
-            request.AddTag(MemberAttribute, member.Name);
+            request.AddTag(ServerAttribute, server.Name);
         }
 
         request.AddTag(AttemptAttribute, Boxed(attempts));
@@ -178,10 +183,10 @@ public sealed partial class ProxyTelemetry : IForwardingAttemptObserver, IDispos
     /// Counts a hedge of an attempt to <paramref name="slow"/> and records on the request's span where it went and
     /// whether it answered first. The hedge's own HttpClient span sits beside the first send's in the trace.
     /// </summary>
-    public void Hedged(HttpContext context, Upstream slow, Upstream hedge, bool won)
+    public void Hedged(HttpContext context, BackendServer slow, BackendServer hedge, bool won)
     {
         var outcome = won ? "won" : "lost";
-        _hedges.Add(1, new TagList { { MemberAttribute, slow.Name }, { HedgeOutcomeAttribute, outcome } });
+        _hedges.Add(1, new TagList { { ServerAttribute, slow.Name }, { HedgeOutcomeAttribute, outcome } });
         if (context.Features.Get<IHttpActivityFeature>()?.Activity is { IsAllDataRequested: true } span)
         {
             span.AddTag(HedgeAttribute, hedge.Name);
@@ -190,35 +195,47 @@ public sealed partial class ProxyTelemetry : IForwardingAttemptObserver, IDispos
     }
 
     /// <summary>Counts a hedge of an attempt to <paramref name="slow"/> that the retry budget refused.</summary>
-    public void HedgeRefused(Upstream slow) =>
-        _hedges.Add(1, new TagList { { MemberAttribute, slow.Name }, { HedgeOutcomeAttribute, "refused" } });
+    public void HedgeRefused(BackendServer slow) =>
+        _hedges.Add(1, new TagList { { ServerAttribute, slow.Name }, { HedgeOutcomeAttribute, "refused" } });
 
-    /// <summary>Counts a request no member could take and records it on the request's span.</summary>
+    /// <summary>Counts one retried attempt and why the previous one failed.</summary>
+    public void Retried(in AttemptResult failed) =>
+        _retries.Add(1, new KeyValuePair<string, object?>(RetryReasonAttribute, failed.KindName));
+
+    /// <summary>Counts a failed attempt the retry budget kept from being retried.</summary>
+    public void RetryRefused(in AttemptResult failed) =>
+        _retriesRefused.Add(1, new KeyValuePair<string, object?>(RetryReasonAttribute, failed.KindName));
+
+    /// <summary>Counts a request no server could take and records it on the request's span.</summary>
     public void NoServer(Activity? request)
     {
         _requests.Add(1, new KeyValuePair<string, object?>(OutcomeAttribute, NoServerOutcome));
         CompleteRequest(request, null, 0, NoServerOutcome);
     }
 
-    /// <inheritdoc />
+    /// <summary>
+    /// An attempt to <paramref name="server"/> is about to be sent (<paramref name="attempt"/> counts from 1); the
+    /// returned value goes back to <see cref="AttemptCompleted"/>. Called by <see cref="ProxyRequestHandler"/> for every
+    /// attempt, retries included, before any <see cref="IForwardingAttemptObserver"/>.
+    /// </summary>
     /// <remarks>
     /// A retry gets its own live span (a child of the request's span) carrying the reason, the previous attempt's outcome.
     /// The first attempt gets none while it runs: most requests need one attempt, the request's span already names its
-    /// member, and YARP's HttpClient span sits right below. Should it fail, its span is recorded afterwards with its
+    /// server, and YARP's HttpClient span sits right below. Should it fail, its span is recorded afterwards with its
     /// real start time (<see cref="AttemptCompleted"/>), so a trace still shows every failed attempt.
     /// </remarks>
-    public AttemptObservation AttemptStarting(HttpContext context, Upstream member, int attempt) =>
-        new(attempt > 1 ? StartAttempt(member, attempt, startTime: default) : null, _time.GetTimestamp());
+    public AttemptObservation AttemptStarting(BackendServer server, int attempt) =>
+        new(attempt > 1 ? StartAttempt(server, attempt, startTime: default) : null, _time.GetTimestamp());
 
-    /// <inheritdoc />
-    public void AttemptCompleted(HttpContext context, Upstream member, int attempt, in AttemptResult result, in AttemptObservation observation)
+    /// <summary>The attempt ended with <paramref name="result"/>: its span, its count and its duration.</summary>
+    public void AttemptCompleted(BackendServer server, int attempt, in AttemptResult result, in AttemptObservation observation)
     {
         var elapsed = _time.GetElapsedTime(observation.StartedAt);
         var span = observation.State as Activity;
         if (span is null && result.Kind != AttemptKind.Success && Activity.Current is { IsAllDataRequested: true })
         {
             // The first attempt failed: record its span now, from when it started.
-            span = StartAttempt(member, attempt, _time.GetUtcNow() - elapsed);
+            span = StartAttempt(server, attempt, _time.GetUtcNow() - elapsed);
         }
 
         if (span is not null)
@@ -226,7 +243,7 @@ public sealed partial class ProxyTelemetry : IForwardingAttemptObserver, IDispos
             StopAttempt(span, result);
         }
 
-        var tags = new TagList { { MemberAttribute, member.Name }, { OutcomeAttribute, result.KindName } };
+        var tags = new TagList { { ServerAttribute, server.Name }, { OutcomeAttribute, result.KindName } };
         _requests.Add(1, tags);
         if (result.Kind != AttemptKind.BreakerOpen)
         {
@@ -243,15 +260,15 @@ public sealed partial class ProxyTelemetry : IForwardingAttemptObserver, IDispos
         _meter.Dispose();
     }
 
-    private Activity? StartAttempt(Upstream member, int attempt, DateTimeOffset startTime)
+    private Activity? StartAttempt(BackendServer server, int attempt, DateTimeOffset startTime)
     {
         var proxy = Activity.Current;
         var activity = _source.StartActivity(AttemptActivityName, ActivityKind.Internal, parentContext: default, startTime: startTime);
         if (activity is { IsAllDataRequested: true })
         {
-            activity.SetTag(MemberAttribute, member.Name);
-            activity.SetTag(ServerAddressAttribute, member.Address.Host);
-            activity.SetTag(ServerPortAttribute, member.Port);
+            activity.SetTag(ServerAttribute, server.Name);
+            activity.SetTag(ServerAddressAttribute, server.Address.Host);
+            activity.SetTag(ServerPortAttribute, server.Port);
             activity.SetTag(AttemptAttribute, Boxed(attempt));
             if (attempt > 1)
             {
@@ -305,13 +322,13 @@ public sealed partial class ProxyTelemetry : IForwardingAttemptObserver, IDispos
         return boxes;
     }
 
-    private IEnumerable<Measurement<int>> ObserveMembers()
+    private IEnumerable<Measurement<int>> ObserveServers()
     {
-        var members = _ring.Current?.Table.Members ?? [];
+        var servers = _ring.Current?.Table.Servers ?? [];
         var healthy = 0;
-        foreach (var member in members)
+        foreach (var server in servers)
         {
-            if (member.IsAvailable)
+            if (server.IsAvailable)
             {
                 healthy++;
             }
@@ -319,12 +336,12 @@ public sealed partial class ProxyTelemetry : IForwardingAttemptObserver, IDispos
 
         return
         [
-            new Measurement<int>(healthy, new KeyValuePair<string, object?>(MemberStateAttribute, "healthy")),
-            new Measurement<int>(members.Length - healthy, new KeyValuePair<string, object?>(MemberStateAttribute, "unavailable")),
+            new Measurement<int>(healthy, new KeyValuePair<string, object?>(ServerStateAttribute, "healthy")),
+            new Measurement<int>(servers.Length - healthy, new KeyValuePair<string, object?>(ServerStateAttribute, "unavailable")),
         ];
     }
 
-    private void OnRingChanged(RingSnapshot current, RingSnapshot? previous)
+    private void OnRingChanged(TableSnapshot current, TableSnapshot? previous)
     {
         _ringChanges.Add(1);
         if (previous is null)
@@ -353,6 +370,3 @@ public sealed partial class ProxyTelemetry : IForwardingAttemptObserver, IDispos
     private static partial void LogRemapFailed(ILogger logger, Exception exception);
 
 }
-
-/// <summary>The share of keys a membership change moved (ring versions <paramref name="From"/> → <paramref name="To"/>).</summary>
-public sealed record RemapReport(long From, long To, double Share, DateTimeOffset At);

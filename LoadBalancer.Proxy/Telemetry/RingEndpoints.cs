@@ -1,7 +1,8 @@
 using System.Text;
 using System.Text.Json;
-using LoadBalancer.Proxy.Membership;
+using LoadBalancer.Proxy.Balancing;
 using Microsoft.Net.Http.Headers;
+using LoadBalancer.Proxy.Replies;
 
 namespace LoadBalancer.Proxy.Telemetry;
 
@@ -22,7 +23,7 @@ public static class RingEndpoints
     /// <summary>Maps the ring endpoints on <paramref name="app"/>.</summary>
     public static IEndpointRouteBuilder MapRingEndpoints(this IEndpointRouteBuilder app)
     {
-        var ring = app.ServiceProvider.GetRequiredService<RingState>();
+        var ring = app.ServiceProvider.GetRequiredService<TableState>();
         var telemetry = app.ServiceProvider.GetRequiredService<ProxyTelemetry>();
 
         // Every method is mapped so that a wrong one gets a JSON 405 naming the right ones, like the admin API, rather
@@ -41,11 +42,11 @@ public static class RingEndpoints
         }
 
         context.Response.Headers.Allow = "GET, HEAD";
-        return Replies.Replies.WriteFailureAsync(context, StatusCodes.Status405MethodNotAllowed,
+        return Reply.WriteFailureAsync(context, StatusCodes.Status405MethodNotAllowed,
             $"<Error> {context.Request.Path} accepts GET and HEAD only, not {method}");
     };
 
-    private static Task WriteJsonAsync(HttpContext context, RingState ring, ProxyTelemetry telemetry)
+    private static Task WriteJsonAsync(HttpContext context, TableState ring, ProxyTelemetry telemetry)
     {
         var includePoints = !string.Equals(context.Request.Query["points"], "false", StringComparison.OrdinalIgnoreCase);
         var report = RingReport.Create(ring.Current, telemetry.LastRemap, includePoints);

@@ -2,7 +2,7 @@ namespace LoadBalancer.Proxy.Telemetry;
 
 /// <summary>
 /// The live ring page: one self-contained HTML document (inline CSS, JS and SVG, nothing fetched but <c>/ring</c>) that
-/// draws each member's arcs of the hash space and its load, polling <c>/ring</c> every second.
+/// draws each server's arcs of the hash space and its load, polling <c>/ring</c> every second.
 /// </summary>
 internal static class RingPage
 {
@@ -52,13 +52,13 @@ internal static class RingPage
       <g id="load"></g>
       <text id="center" text-anchor="middle" dy="6" font-size="16" fill="currentColor"></text>
     </svg>
-    <div class="muted" style="text-align:center;max-width:360px">Outer ring: the hash space, each arc colored by the member that
-      owns it (grey: held out of routing); a key goes clockwise to the next point. Inner ring: each member's share of the requests served.</div>
+    <div class="muted" style="text-align:center;max-width:360px">Outer ring: the hash space, each arc colored by the server that
+      owns it (grey: held out of routing); a key goes clockwise to the next point. Inner ring: each server's share of the requests served.</div>
   </div>
   <div class="card">
     <table>
-      <thead><tr><th>Member</th><th>Health</th><th>Points</th><th>Hash share</th><th>Served</th><th>Req/s</th><th>In flight</th><th>Load</th></tr></thead>
-      <tbody id="members"></tbody>
+      <thead><tr><th>Server</th><th>Health</th><th>Points</th><th>Hash share</th><th>Served</th><th>Req/s</th><th>In flight</th><th>Load</th></tr></thead>
+      <tbody id="servers"></tbody>
     </table>
   </div>
 </main>
@@ -86,36 +86,36 @@ internal static class RingPage
   function drawRing(report) {
     const g = document.getElementById("arcs");
     g.replaceChildren();
-    const members = report.members;
-    const fill = i => members[i].healthy ? color(i) : "#8888";
+    const servers = report.servers;
+    const fill = i => servers[i].healthy ? color(i) : "#8888";
     if (points.length > 0) {
       // A point owns the arc from its predecessor up to itself.
       for (let i = 0; i < points.length; i++) {
         const prev = i === 0 ? points[points.length - 1].position - 1 : points[i - 1].position;
-        const owner = points[i].member;
-        if (prev < 0) { arc(g, prev + 1, 1, fill(owner), members[owner].name); arc(g, 0, points[i].position, fill(owner), members[owner].name); }
-        else arc(g, prev, points[i].position, fill(owner), members[owner].name);
+        const owner = points[i].server;
+        if (prev < 0) { arc(g, prev + 1, 1, fill(owner), servers[owner].name); arc(g, 0, points[i].position, fill(owner), servers[owner].name); }
+        else arc(g, prev, points[i].position, fill(owner), servers[owner].name);
       }
     } else {
       let at = 0;
-      members.forEach((m, i) => { arc(g, at, at + m.share, fill(i), m.name); at += m.share; });
+      servers.forEach((m, i) => { arc(g, at, at + m.share, fill(i), m.name); at += m.share; });
     }
     const load = document.getElementById("load");
     load.replaceChildren();
     if (report.served > 0) {
       let at = 0;
-      members.forEach((m, i) => { const f = m.served / report.served; arc(load, at, at + f, color(i), `${m.name}: ${pct(f)} of requests`, 108, 16); at += f; });
+      servers.forEach((m, i) => { const f = m.served / report.served; arc(load, at, at + f, color(i), `${m.name}: ${pct(f)} of requests`, 108, 16); at += f; });
     }
     document.getElementById("center").textContent = `${report.healthy}/${report.total} healthy`;
   }
 
   function drawTable(report, rates) {
-    const body = document.getElementById("members");
+    const body = document.getElementById("servers");
     body.replaceChildren();
-    const max = Math.max(1, ...report.members.map(m => m.served));
-    report.members.forEach((m, i) => {
+    const max = Math.max(1, ...report.servers.map(m => m.served));
+    report.servers.forEach((m, i) => {
       const tr = document.createElement("tr");
-      tr.dataset.member = m.name;
+      tr.dataset.server = m.name;
       tr.dataset.healthy = m.healthy;
       tr.innerHTML =
         `<td><span class="swatch" style="background:${color(i)}"></span><span class="name"></span> <span class="muted addr"></span></td>` +
@@ -142,9 +142,9 @@ internal static class RingPage
       let rates = null;
       if (previous && previous.version === report.version) {
         const seconds = (now - previous.at) / 1000;
-        rates = report.members.map((m, i) => Math.max(0, (m.served - previous.served[i]) / seconds));
+        rates = report.servers.map((m, i) => Math.max(0, (m.served - previous.served[i]) / seconds));
       }
-      previous = { version: report.version, at: now, served: report.members.map(m => m.served) };
+      previous = { version: report.version, at: now, served: report.servers.map(m => m.served) };
       document.getElementById("summary").textContent =
         `v${report.version} · ${report.table} · ${report.hashFunction} · ${report.healthy}/${report.total} healthy · ${report.served} served`;
       document.getElementById("remap").textContent = report.lastRemap

@@ -24,7 +24,7 @@ public sealed class TelemetryOptions
 
     /// <summary>
     /// Whether every request is written to the log (client address, method, path, protocol, status, duration and the
-    /// member that answered), as nginx's and HAProxy's access logs are. Off by default: it costs a log entry per request,
+    /// server that answered), as nginx's and HAProxy's access logs are. Off by default: it costs a log entry per request,
     /// while traces and metrics already describe the traffic.
     /// </summary>
     public bool AccessLog { get; set; }

@@ -1,4 +1,3 @@
-using LoadBalancer.Proxy.Forwarding;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Trace;
 
@@ -14,9 +13,9 @@ internal static class TelemetryRegistration
     public static IServiceCollection AddProxyTelemetry(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddValidatedOptions<TelemetryOptions>(TelemetryOptions.SectionName);
-        // ProxyTelemetry observes every forwarding attempt.
+        // Injected where it records (ProxyRequestHandler calls it for every attempt); not an IForwardingAttemptObserver,
+        // which is for telemetry of others beside it.
         services.AddSingleton<ProxyTelemetry>();
-        services.AddSingleton<IForwardingAttemptObserver>(sp => sp.GetRequiredService<ProxyTelemetry>());
         services.AddAccessLog();
         services.AddPrometheusEndpoint(configuration);
         // Applies to whichever tracer provider the host builds (ServiceDefaults' or a test's); none is built here.

@@ -10,6 +10,7 @@ using static LoadBalancer.Tests.Admin.AdminCalls;
 
 namespace LoadBalancer.Tests.Admin;
 
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class AdminAccessTests
 {
     private static readonly Dictionary<string, string?> WithKey = new() { ["Admin:ApiKey"] = Key };

@@ -7,6 +7,7 @@ using static LoadBalancer.Tests.Admin.AdminCalls;
 namespace LoadBalancer.Tests.Admin;
 
 /// <summary>The contract's success shapes and every refused input, through a running proxy (loopback, no key).</summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class AdminApiTests
 {
     private const string TooManyToAdd = "<Error> Length of hostname list is more than newly added instances";
@@ -64,7 +65,7 @@ public sealed class AdminApiTests
         Assert.Equal(HttpStatusCode.OK, status);
         AssertJson(Replicas("127.0.0.1:6001", "server1", "server2", "server3", "server4"), body);
 
-        // The new member can leave and come back by its name or its address.
+        // The new server can leave and come back by its name or its address.
         AssertJson(Replicas("server1", "server2", "server3", "server4"), (await SendAsync(client, Remove("""{"n":1,"hostnames":["127.0.0.1:6001"]}"""))).Body);
         AssertJson(Replicas("127.0.0.1:6001", "server1", "server2", "server3", "server4"), (await SendAsync(client, Add("""{"n":1,"hostnames":["http://127.0.0.1:6001/"]}"""))).Body);
     }
@@ -285,7 +286,7 @@ public sealed class AdminApiTests
 
         Assert.Equal(HttpStatusCode.MethodNotAllowed, response.StatusCode);
         Assert.Equal(allowed, Assert.Single(response.Content.Headers.Allow));
-        Assert.False(response.Headers.Contains(ProxyRequestHandler.UpstreamHeader));
+        Assert.False(response.Headers.Contains(ProxyRequestHandler.ServerNameHeader));
         AssertJson(Failure($"<Error> {path} accepts {allowed} only, not {method}"), await response.Content.ReadAsStringAsync());
     }
 
@@ -299,12 +300,12 @@ public sealed class AdminApiTests
         foreach (var path in new[] { "/rep", "/REP", "/rep/" })
         {
             using var response = await client.GetAsync(path);
-            Assert.False(response.Headers.Contains(ProxyRequestHandler.UpstreamHeader));
+            Assert.False(response.Headers.Contains(ProxyRequestHandler.ServerNameHeader));
             AssertJson(Replicas("server1"), await response.Content.ReadAsStringAsync());
         }
 
         using var deeper = await client.GetAsync("/rep/history");
-        Assert.Equal("server1", Assert.Single(deeper.Headers.GetValues(ProxyRequestHandler.UpstreamHeader)));
+        Assert.Equal("server1", Assert.Single(deeper.Headers.GetValues(ProxyRequestHandler.ServerNameHeader)));
         Assert.Equal("server saw /rep/history", await deeper.Content.ReadAsStringAsync());
     }
 

@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
 using LoadBalancer.Proxy.Admin;
+using LoadBalancer.Proxy.Common;
 using LoadBalancer.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -61,10 +62,10 @@ internal static class AdminCalls
         Assert.True(JsonNode.DeepEquals(expected, parsed), $"Expected {expected.ToJsonString()}, got {actual}");
     }
 
-    /// <summary>Starts a proxy whose members are placeholders (no server needs to run for admin calls).</summary>
-    public static Task<TestHost> StartProxyAsync(int members, IDictionary<string, string?>? settings = null, int seed = 42) =>
+    /// <summary>Starts a proxy whose servers are placeholders (no server needs to run for admin calls).</summary>
+    public static Task<TestHost> StartProxyAsync(int servers, IDictionary<string, string?>? settings = null, int seed = 42) =>
         TestHost.StartProxyAsync(
-            Enumerable.Range(1, members).Select(i => KeyValuePair.Create($"server{i}", new Uri($"http://127.0.0.1:{40000 + i}"))),
+            Enumerable.Range(1, servers).Select(i => KeyValuePair.Create($"server{i}", new Uri($"http://127.0.0.1:{40000 + i}"))),
             settings,
             services => services.AddSingleton<IRandomFactory>(new SeededRandomFactory(seed)));
 }

@@ -1,15 +1,17 @@
 using LoadBalancer.Proxy.Admin;
+using LoadBalancer.Proxy.Balancing;
 using LoadBalancer.Proxy.Membership;
-using LoadBalancer.Proxy.Ring;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using LoadBalancer.Tests.Infrastructure;
 
 namespace LoadBalancer.Tests.Admin;
 
 /// <summary>How admin changes and service discovery combine: (discovered ∪ added) − removed, applied whole or not at all.</summary>
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public sealed class AdminMembershipTests
 {
-    private readonly RingState _state = new();
+    private readonly TableState _state = new();
     private readonly MembershipManager _manager;
 
     public AdminMembershipTests()
@@ -20,43 +22,43 @@ public sealed class AdminMembershipTests
     private static Dictionary<string, Uri> Discovered(params int[] servers) =>
         servers.ToDictionary(i => $"server{i}", i => new Uri($"http://127.0.0.1:{40000 + i}/"));
 
-    private static MemberReference[] Refs(params string[] hostnames) => hostnames.Select(AdminRequestReader.ToReference).ToArray();
+    private static ServerReference[] Refs(params string[] hostnames) => hostnames.Select(AdminRequestReader.ToReference).ToArray();
 
     [Fact]
-    public void A_removed_member_stays_out_while_discovery_still_lists_it_until_added_back()
+    public void A_removed_server_stays_out_while_discovery_still_lists_it_until_added_back()
     {
         _manager.SetDiscovered(Discovered(1, 2, 3));
         Assert.True(_manager.Remove(Refs("server2"), 1, new Random(1)).Applied);
 
         _manager.SetDiscovered(Discovered(1, 2, 3, 4));
-        Assert.Equal(["server1", "server3", "server4"], _manager.CurrentMembers);
+        Assert.Equal(["server1", "server3", "server4"], _manager.CurrentServers);
 
         Assert.True(_manager.Add(Refs("server2"), 1).Applied);
-        Assert.Equal(["server1", "server2", "server3", "server4"], _manager.CurrentMembers);
+        Assert.Equal(["server1", "server2", "server3", "server4"], _manager.CurrentServers);
     }
 
     [Fact]
-    public void A_member_added_by_address_survives_discovery_changes_and_a_server_discovery_drops_leaves()
+    public void A_server_added_by_address_survives_discovery_changes_and_a_server_discovery_drops_leaves()
     {
         _manager.SetDiscovered(Discovered(1, 2));
         Assert.True(_manager.Add(Refs("http://127.0.0.1:6001"), 1).Applied);
 
         _manager.SetDiscovered(Discovered(1));
 
-        Assert.Equal(["127.0.0.1:6001", "server1"], _manager.CurrentMembers);
-        Assert.Equal(new Uri("http://127.0.0.1:6001/"), _state.Current!.Table.Members[0].Address);
+        Assert.Equal(["127.0.0.1:6001", "server1"], _manager.CurrentServers);
+        Assert.Equal(new Uri("http://127.0.0.1:6001/"), _state.Current!.Table.Servers[0].Address);
     }
 
     [Fact]
-    public void Members_that_stay_keep_their_upstream_objects_across_admin_changes()
+    public void Servers_that_stay_keep_their_upstream_objects_across_admin_changes()
     {
         _manager.SetDiscovered(Discovered(1, 2, 3));
-        var server1 = _state.Current!.Table.Members[0];
+        var server1 = _state.Current!.Table.Servers[0];
 
         _manager.Remove(Refs("server3"), 1, new Random(1));
         _manager.Add(Refs("server3"), 1);
 
-        Assert.Same(server1, _state.Current!.Table.Members[0]);
+        Assert.Same(server1, _state.Current!.Table.Servers[0]);
         Assert.Equal(3, _state.Current.Version);
     }
 
@@ -71,7 +73,7 @@ public sealed class AdminMembershipTests
         Assert.False(edit.Applied);
         Assert.Equal(404, edit.StatusCode);
         Assert.Same(before, _state.Current);
-        Assert.Equal(["server1", "server2", "server3"], _manager.CurrentMembers);
+        Assert.Equal(["server1", "server2", "server3"], _manager.CurrentServers);
     }
 
     [Fact]
@@ -91,7 +93,7 @@ public sealed class AdminMembershipTests
     }
 
     [Fact]
-    public void Naming_a_member_by_name_and_by_address_in_one_call_is_refused()
+    public void Naming_a_server_by_name_and_by_address_in_one_call_is_refused()
     {
         _manager.SetDiscovered(Discovered(1, 2, 3));
 
@@ -117,6 +119,6 @@ public sealed class AdminMembershipTests
         var edit = _manager.Remove([], 3, new Random(7));
 
         Assert.Equal(pool[..3].Order(StringComparer.Ordinal), edit.Changed);
-        Assert.Equal(expected.Except(pool[..3]), edit.Members);
+        Assert.Equal(expected.Except(pool[..3]), edit.Servers);
     }
 }

@@ -11,6 +11,7 @@ namespace LoadBalancer.Tests.Admin;
 /// The admin paths are never forwarded, also in the forms a server might normalise to them: those get a 400 JSON
 /// answer and the server sees nothing; ordinary paths that only resemble them are still forwarded.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class AdminPathLookalikeTests : IAsyncLifetime
 {
     private readonly ConcurrentQueue<string> _seen = new();

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using LoadBalancer.Proxy.Admin;
+using LoadBalancer.Proxy.Balancing;
 using LoadBalancer.Proxy.Membership;
-using LoadBalancer.Proxy.Ring;
 using LoadBalancer.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -12,6 +12,7 @@ using static LoadBalancer.Tests.Admin.AdminCalls;
 namespace LoadBalancer.Tests.Admin;
 
 /// <summary><c>Admin:StateFile</c>: admin changes outlive the proxy, a bad file never stops it, a change it cannot save is not made.</summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class AdminStateFileTests : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("lb-state-").FullName;
@@ -21,7 +22,7 @@ public sealed class AdminStateFileTests : IDisposable
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
-    private MembershipManager Start(RingState state) => new(
+    private MembershipManager Start(TableState state) => new(
         state,
         Options.Create(new BalancingOptions()),
         NullLogger<MembershipManager>.Instance,
@@ -30,22 +31,22 @@ public sealed class AdminStateFileTests : IDisposable
     private static Dictionary<string, Uri> Discovered(params int[] servers) =>
         servers.ToDictionary(i => $"server{i}", i => new Uri($"http://127.0.0.1:{40000 + i}/"));
 
-    private static MemberReference[] Refs(params string[] hostnames) => hostnames.Select(AdminRequestReader.ToReference).ToArray();
+    private static ServerReference[] Refs(params string[] hostnames) => hostnames.Select(AdminRequestReader.ToReference).ToArray();
 
     [Fact]
     public void A_restarted_proxy_starts_with_the_changes_the_last_one_made()
     {
-        var before = Start(new RingState());
+        var before = Start(new TableState());
         before.SetDiscovered(Discovered(1, 2, 3));
         Assert.True(before.Remove(Refs("server2"), 1, new Random(1)).Applied);
         Assert.True(before.Add(Refs("http://127.0.0.1:6001"), 1).Applied);
 
-        var state = new RingState();
+        var state = new TableState();
         var after = Start(state);
         after.SetDiscovered(Discovered(1, 2, 3));
 
-        Assert.Equal(["127.0.0.1:6001", "server1", "server3"], after.CurrentMembers);
-        Assert.Equal(new Uri("http://127.0.0.1:6001/"), state.Current!.Table.Members[0].Address);
+        Assert.Equal(["127.0.0.1:6001", "server1", "server3"], after.CurrentServers);
+        Assert.Equal(new Uri("http://127.0.0.1:6001/"), state.Current!.Table.Servers[0].Address);
         Assert.Contains(_logs.Messages, m => m.Contains("1 server(s) added by address, 1 removed", StringComparison.Ordinal));
         // Readable by an operator: the two sets, nothing else.
         using var file = JsonDocument.Parse(File.ReadAllText(StatePath));
@@ -57,15 +58,15 @@ public sealed class AdminStateFileTests : IDisposable
     [Fact]
     public void Bringing_a_server_back_is_saved_too()
     {
-        var before = Start(new RingState());
+        var before = Start(new TableState());
         before.SetDiscovered(Discovered(1, 2, 3));
         before.Remove(Refs("server2"), 1, new Random(1));
         Assert.True(before.Add(Refs("server2"), 1).Applied);
 
-        var after = Start(new RingState());
+        var after = Start(new TableState());
         after.SetDiscovered(Discovered(1, 2, 3));
 
-        Assert.Equal(["server1", "server2", "server3"], after.CurrentMembers);
+        Assert.Equal(["server1", "server2", "server3"], after.CurrentServers);
     }
 
     [Theory]
@@ -78,22 +79,22 @@ public sealed class AdminStateFileTests : IDisposable
     {
         File.WriteAllText(StatePath, content);
 
-        var manager = Start(new RingState());
+        var manager = Start(new TableState());
         manager.SetDiscovered(Discovered(1, 2, 3));
 
-        Assert.Equal(["server1", "server2", "server3"], manager.CurrentMembers);
+        Assert.Equal(["server1", "server2", "server3"], manager.CurrentServers);
         Assert.Contains(_logs.Messages, m => m.StartsWith($"The admin state file {StatePath} could not be read and is ignored", StringComparison.Ordinal));
 
         Assert.True(manager.Remove(Refs("server1"), 1, new Random(1)).Applied);
-        var again = Start(new RingState());
+        var again = Start(new TableState());
         again.SetDiscovered(Discovered(1, 2, 3));
-        Assert.Equal(["server2", "server3"], again.CurrentMembers);
+        Assert.Equal(["server2", "server3"], again.CurrentServers);
     }
 
     [Fact]
     public void A_change_that_cannot_be_saved_is_refused_and_changes_nothing()
     {
-        var manager = Start(new RingState());
+        var manager = Start(new TableState());
         manager.SetDiscovered(Discovered(1, 2, 3));
         Directory.CreateDirectory(StatePath); // a directory where the file should go: the move over it fails
 
@@ -103,7 +104,7 @@ public sealed class AdminStateFileTests : IDisposable
         Assert.Equal(StatusCodes.Status500InternalServerError, edit.StatusCode);
         // The reason (the IOException's text, with the path) goes to the log only, not into the error body.
         Assert.Equal("<Error> The change could not be saved to the admin state file (see the proxy's log, event 512); nothing was changed", edit.Error);
-        Assert.Equal(["server1", "server2", "server3"], manager.CurrentMembers);
+        Assert.Equal(["server1", "server2", "server3"], manager.CurrentServers);
         Assert.Contains(_logs.Messages, m => m.StartsWith($"An admin change could not be saved to {StatePath}", StringComparison.Ordinal));
 
         Directory.Delete(StatePath);

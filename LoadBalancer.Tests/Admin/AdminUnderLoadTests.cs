@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using LoadBalancer.Proxy;
 using LoadBalancer.Proxy.Admin;
+using LoadBalancer.Proxy.Balancing;
 using LoadBalancer.Proxy.Forwarding;
 using LoadBalancer.Proxy.Membership;
 using LoadBalancer.Tests.Infrastructure;
@@ -12,7 +13,8 @@ using static LoadBalancer.Tests.Admin.AdminCalls;
 
 namespace LoadBalancer.Tests.Admin;
 
-/// <summary>Admin changes while requests route: no failed request, drained members, a consistent final ring.</summary>
+/// <summary>Admin changes while requests route: no failed request, drained servers, a consistent final ring.</summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class AdminUnderLoadTests
 {
     [Fact]
@@ -56,7 +58,7 @@ public sealed class AdminUnderLoadTests
                 return;
             }
 
-            seen.AddOrUpdate(Assert.Single(response.Headers.GetValues(ProxyRequestHandler.UpstreamHeader)), 1, (_, n) => n + 1);
+            seen.AddOrUpdate(Assert.Single(response.Headers.GetValues(ProxyRequestHandler.ServerNameHeader)), 1, (_, n) => n + 1);
         });
         await routingDone.CancelAsync();
         var cycles = await Task.WhenAll(adminLoops);
@@ -65,10 +67,10 @@ public sealed class AdminUnderLoadTests
         Assert.All(cycles, count => Assert.True(count > 0));
         Assert.Equal(requests, seen.Values.Sum());
         AssertJson(Replicas("server1", "server2", "server3"), (await SendAsync(adminClient, Rep())).Body);
-        var snapshot = proxy.App.Services.GetRequiredService<RingState>().Current!;
-        Assert.Equal(["server1", "server2", "server3"], snapshot.Table.Members.Select(m => m.Name));
+        var snapshot = proxy.App.Services.GetRequiredService<TableState>().Current!;
+        Assert.Equal(["server1", "server2", "server3"], snapshot.Table.Servers.Select(m => m.Name));
         Assert.Equal(1 + (2 * cycles.Sum()), snapshot.Version);
-        Assert.All(snapshot.Table.Members, member => Assert.Equal(0, member.InFlight));
+        Assert.All(snapshot.Table.Servers, server => Assert.Equal(0, server.InFlight));
     }
 
     [Fact]
@@ -87,7 +89,7 @@ public sealed class AdminUnderLoadTests
         await using var proxy = await TestHost.StartProxyAsync(new Dictionary<string, Uri> { ["slow"] = slow.Address, ["fast"] = fast.Address });
         using var client = proxy.CreateClient();
 
-        // Find a key the slow member owns while its gate is open.
+        // Find a key the slow server owns while its gate is open.
         var id = 0;
         while (!await OwnedBySlowAsync(client, id))
         {
@@ -98,31 +100,31 @@ public sealed class AdminUnderLoadTests
         arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var inFlight = client.GetAsync($"/home?id={id}");
         await arrived.Task.WaitAsync(TimeSpan.FromSeconds(30));
-        var slowMember = proxy.App.Services.GetRequiredService<RingState>().Current!.Table.Members.Single(m => m.Name == "slow");
-        Assert.Equal(1, slowMember.InFlight);
+        var slowServer = proxy.App.Services.GetRequiredService<TableState>().Current!.Table.Servers.Single(m => m.Name == "slow");
+        Assert.Equal(1, slowServer.InFlight);
 
         var (status, body) = await SendAsync(client, Remove("""{"n":1,"hostnames":["slow"]}"""));
         Assert.Equal(HttpStatusCode.OK, status);
         AssertJson(Replicas("fast"), body);
         Assert.False(inFlight.IsCompleted);
 
-        // New requests for the same key go to the member that stays; the one in flight still completes at the removed one.
+        // New requests for the same key go to the server that stays; the one in flight still completes at the removed one.
         using (var after = await client.GetAsync($"/home?id={id}"))
         {
-            Assert.Equal("fast", Assert.Single(after.Headers.GetValues(ProxyRequestHandler.UpstreamHeader)));
+            Assert.Equal("fast", Assert.Single(after.Headers.GetValues(ProxyRequestHandler.ServerNameHeader)));
         }
 
         gate.SetResult();
         using var response = await inFlight.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("slow", Assert.Single(response.Headers.GetValues(ProxyRequestHandler.UpstreamHeader)));
+        Assert.Equal("slow", Assert.Single(response.Headers.GetValues(ProxyRequestHandler.ServerNameHeader)));
         Assert.Equal("slow done", await response.Content.ReadAsStringAsync());
-        Assert.Equal(0, slowMember.InFlight);
+        Assert.Equal(0, slowServer.InFlight);
 
         static async Task<bool> OwnedBySlowAsync(HttpClient client, int id)
         {
             using var response = await client.GetAsync($"/home?id={id}");
-            return response.Headers.GetValues(ProxyRequestHandler.UpstreamHeader).Single() == "slow";
+            return response.Headers.GetValues(ProxyRequestHandler.ServerNameHeader).Single() == "slow";
         }
     }
 
@@ -161,7 +163,7 @@ public sealed class AdminUnderLoadTests
         Assert.Equal(1, counts.GetValueOrDefault($"{AdminMetrics.RequestsName} loadbalancer.admin.endpoint=rep http.response.status_code=200"));
         Assert.Equal(1, counts.GetValueOrDefault($"{AdminMetrics.RequestsName} loadbalancer.admin.endpoint=rm http.response.status_code=200"));
         Assert.Equal(1, counts.GetValueOrDefault($"{AdminMetrics.RequestsName} loadbalancer.admin.endpoint=rm http.response.status_code=409"));
-        Assert.Equal(2, counts.GetValueOrDefault($"{AdminMetrics.MembersChangedName} loadbalancer.admin.endpoint=rm"));
+        Assert.Equal(2, counts.GetValueOrDefault($"{AdminMetrics.ServersChangedName} loadbalancer.admin.endpoint=rm"));
     }
 
     [Fact]

@@ -1,5 +1,5 @@
+using LoadBalancer.Proxy.Balancing;
 using LoadBalancer.Proxy.Membership;
-using LoadBalancer.Proxy.Ring;
 using LoadBalancer.Proxy.Telemetry;
 using LoadBalancer.Tests.Infrastructure;
 using LoadBalancer.Tests.Telemetry;
@@ -8,6 +8,7 @@ using Microsoft.Playwright;
 
 namespace LoadBalancer.Tests.Browser;
 
+[Trait(TestCategories.Name, TestCategories.Browser)]
 public sealed class RingPageBrowserTests
 {
     // Debian's chromium as it is: no browser download, no sandbox (root in CI), no network beyond loopback.
@@ -20,7 +21,7 @@ public sealed class RingPageBrowserTests
     [ChromiumFact]
     public async Task The_live_ring_page_renders_every_server_with_its_health_and_load()
     {
-        var (proxy, servers) = await TelemetryTestKit.StartAsync(4);
+        var (proxy, hosts) = await TelemetryTestKit.StartAsync(4);
         await using var _ = proxy;
         var profile = Directory.CreateTempSubdirectory("lb-chromium-");
         try
@@ -34,10 +35,10 @@ public sealed class RingPageBrowserTests
                 }
             }
 
-            // One member held out, as an open circuit breaker would (the active health probes, which find it well, leave
+            // One server held out, as an open circuit breaker would (the active health probes, which find it well, leave
             // that reason alone): the page must show it down and its arcs grey.
-            var members = proxy.App.Services.GetRequiredService<RingState>().Current!.Table.Members;
-            members.Single(m => m.Name == "server4").SetUnavailable(UnavailableReasons.CircuitBreaker, true);
+            var servers = proxy.App.Services.GetRequiredService<TableState>().Current!.Table.Servers;
+            servers.Single(m => m.Name == "server4").SetUnavailable(UnavailableReasons.CircuitBreaker, true);
 
             using var playwright = await Playwright.CreateAsync();
             await using var browser = await playwright.Chromium.LaunchPersistentContextAsync(profile.FullName, new BrowserTypeLaunchPersistentContextOptions
@@ -53,18 +54,18 @@ public sealed class RingPageBrowserTests
             page.SetDefaultTimeout(60_000);
 
             await page.GotoAsync(new Uri(proxy.Address, RingEndpoints.ViewPath).ToString());
-            await page.WaitForFunctionAsync("() => document.querySelectorAll('tr[data-member]').length === 4");
+            await page.WaitForFunctionAsync("() => document.querySelectorAll('tr[data-server]').length === 4");
 
-            foreach (var member in members)
+            foreach (var server in servers)
             {
-                var row = page.Locator($"tr[data-member='{member.Name}']");
-                Assert.Equal(member.Name, await row.Locator(".name").InnerTextAsync());
-                Assert.Equal(member.Served.ToString(System.Globalization.CultureInfo.InvariantCulture), await row.Locator(".served").InnerTextAsync());
-                Assert.Equal(member.Name == "server4" ? "down: CircuitBreaker" : "healthy", await row.Locator(".badge").InnerTextAsync());
+                var row = page.Locator($"tr[data-server='{server.Name}']");
+                Assert.Equal(server.Name, await row.Locator(".name").InnerTextAsync());
+                Assert.Equal(server.Served.ToString(System.Globalization.CultureInfo.InvariantCulture), await row.Locator(".served").InnerTextAsync());
+                Assert.Equal(server.Name == "server4" ? "down: CircuitBreaker" : "healthy", await row.Locator(".badge").InnerTextAsync());
             }
 
-            // The ring: one arc per point (4 members × their virtual nodes; arcs across zero are drawn in two parts),
-            // one load arc per member.
+            // The ring: one arc per point (4 servers × their virtual nodes; arcs across zero are drawn in two parts),
+            // one load arc per server.
             var points = 4 * BalancingOptions.DefaultVirtualNodes;
             Assert.InRange(await page.Locator("#arcs path").CountAsync(), points, points + 2);
             Assert.Equal(4, await page.Locator("#load path").CountAsync());
@@ -81,9 +82,9 @@ public sealed class RingPageBrowserTests
         }
         finally
         {
-            foreach (var server in servers)
+            foreach (var host in hosts)
             {
-                await server.DisposeAsync();
+                await host.DisposeAsync();
             }
 
             profile.Delete(recursive: true);

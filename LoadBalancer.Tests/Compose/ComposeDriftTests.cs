@@ -1,9 +1,11 @@
 using LoadBalancer.ComposeGen.Compose;
 using YamlDotNet.RepresentationModel;
+using LoadBalancer.Tests.Infrastructure;
 
 namespace LoadBalancer.Tests.Compose;
 
 /// <summary>The committed docker-compose.yml stays what the AppHost's manifest derives.</summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class ComposeDriftTests
 {
     [Fact]
@@ -44,14 +46,14 @@ public sealed class ComposeDriftTests
     public async Task A_changed_proxy_variable_is_named()
     {
         var committed = ComposeFile.Parse(await File.ReadAllTextAsync(AppHostManifest.CommittedComposePath));
-        var current = ((YamlScalarNode)committed["services"]["proxy"]["environment"]["Forwarding__UpstreamProtocol"]).Value;
+        var current = ((YamlScalarNode)committed["services"]["proxy"]["environment"]["Forwarding__ServerProtocol"]).Value;
         var other = current == "Http2" ? "Http1" : "Http2";
 
-        // A setting under Proxy: wins over what the AppHost derives from LoadBalancer:UpstreamProtocol.
-        var differences = await AppHostManifest.DriftFromCommittedAsync($"Proxy:Forwarding:UpstreamProtocol={other}");
+        // A setting under Proxy: wins over what the AppHost derives from LoadBalancer:ServerProtocol.
+        var differences = await AppHostManifest.DriftFromCommittedAsync($"Proxy:Forwarding:ServerProtocol={other}");
 
         Assert.Equal(
-            [$"services.proxy.environment.Forwarding__UpstreamProtocol: the compose file has '{current}', the AppHost gives '{other}'"],
+            [$"services.proxy.environment.Forwarding__ServerProtocol: the compose file has '{current}', the AppHost gives '{other}'"],
             differences);
     }
 

@@ -3,10 +3,12 @@ using LoadBalancer.ComposeGen.Compose;
 using LoadBalancer.ComposeGen.Manifest;
 using LoadBalancer.Proxy.Admin;
 using YamlDotNet.RepresentationModel;
+using LoadBalancer.Tests.Infrastructure;
 
 namespace LoadBalancer.Tests.Compose;
 
 /// <summary>The manifest → compose mapping on small hand-written manifests (parameters, expressions, refusals).</summary>
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public sealed class ComposeGeneratorTests
 {
     private const string Root = "/repo";

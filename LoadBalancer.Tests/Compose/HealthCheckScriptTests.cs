@@ -8,6 +8,7 @@ namespace LoadBalancer.Tests.Compose;
 /// docker/healthcheck.sh, the images' HEALTHCHECK and compose's probe (the aspnet image has no curl), run here
 /// with bash against a real server on 127.0.0.1.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class HealthCheckScriptTests
 {
     private static readonly string Script = Path.Combine(AppHostManifest.RepositoryRoot, "docker", "healthcheck.sh");

@@ -4,9 +4,10 @@ using System.Reflection;
 using System.Text.RegularExpressions;
 using LoadBalancer.AppHost;
 using LoadBalancer.Proxy;
-using LoadBalancer.Proxy.Ring;
+using LoadBalancer.Proxy.Balancing;
 using LoadBalancer.Server;
 using LoadBalancer.Tests.Compose;
+using LoadBalancer.Tests.Infrastructure;
 
 namespace LoadBalancer.Tests.Configuration;
 
@@ -14,6 +15,7 @@ namespace LoadBalancer.Tests.Configuration;
 /// A setting's default is written once, as the initial value of its options class's property; the docs' settings tables
 /// (every <c>| setting | default | meaning |</c> table of the pages below) are checked against a fresh instance.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public sealed partial class OptionsDocumentationTests
 {
     /// <summary>The pages that hold settings tables (configuration.md links to hardening.md's).</summary>

@@ -13,6 +13,7 @@ namespace LoadBalancer.Tests.Connections;
 /// a descriptor).
 /// </summary>
 [Collection(LoadCollection.Name)]
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class ConnectionFloodTests
 {
     private const int DescriptorLimit = 1024;
@@ -119,7 +120,7 @@ public sealed class ConnectionFloodTests
     {
         using var response = await client.GetAsync("/heartbeat?id=flood");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.StartsWith("server", ProxyProbe.UpstreamOf(response), StringComparison.Ordinal);
+        Assert.StartsWith("server", ProxyProbe.ServerOf(response), StringComparison.Ordinal);
     }
 
     private static async Task AssertBothServersUpAsync(HttpClient client)

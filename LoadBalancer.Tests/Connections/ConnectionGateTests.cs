@@ -10,6 +10,7 @@ using Microsoft.Extensions.Time.Testing;
 namespace LoadBalancer.Tests.Connections;
 
 /// <summary>The connection limit's arithmetic, and what the gate counts and logs when it refuses.</summary>
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public sealed class ConnectionGateTests
 {
     [Theory]

@@ -12,6 +12,7 @@ namespace LoadBalancer.Tests.Connections;
 /// The connection limit at a proxy's listener, in process: set low through Kestrel's own setting, so a handful of
 /// connections reach it (the descriptor-derived default is tested in <see cref="ConnectionFloodTests"/>).
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class ConnectionLimitTests
 {
     private const int Limit = 5;

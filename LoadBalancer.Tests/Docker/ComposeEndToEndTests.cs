@@ -13,7 +13,7 @@ namespace LoadBalancer.Tests.Docker;
 /// server's process crashing inside its container, telemetry reaching the dashboard, and nothing left after
 /// <c>down -v</c>. One stack for the whole walk: building it is the slow part.
 /// </summary>
-[Trait("Category", "Docker")]
+[Trait(TestCategories.Name, TestCategories.Docker)]
 [Collection(EndToEndCollection.Name)]
 public sealed class ComposeEndToEndTests(ITestOutputHelper output)
 {
@@ -71,7 +71,7 @@ public sealed class ComposeEndToEndTests(ITestOutputHelper output)
         {
             using var response = await client.GetAsync($"/home?id={key}");
             response.EnsureSuccessStatusCode();
-            Assert.Equal(owner, ProxyProbe.UpstreamOf(response));
+            Assert.Equal(owner, ProxyProbe.ServerOf(response));
         }
     }
 
@@ -115,8 +115,8 @@ public sealed class ComposeEndToEndTests(ITestOutputHelper output)
         output.WriteLine($"{records.Count} requests under the stop; failures: {load.Failures.Count}");
 
         Assert.Empty(load.Failures);
-        Assert.All(records.Where(r => owners[r.Key] != victim), r => Assert.Equal(owners[r.Key], r.Upstream));
-        Assert.Contains(records, r => owners[r.Key] == victim && r.Upstream != victim);
+        Assert.All(records.Where(r => owners[r.Key] != victim), r => Assert.Equal(owners[r.Key], r.Server));
+        Assert.Contains(records, r => owners[r.Key] == victim && r.Server != victim);
         Assert.Equal(owners, await KeyLoad.OwnersAsync(client, keys));
     }
 

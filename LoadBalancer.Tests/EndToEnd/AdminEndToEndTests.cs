@@ -1,10 +1,12 @@
 using LoadBalancer.Proxy.Forwarding;
+using LoadBalancer.Tests.Infrastructure;
 using static LoadBalancer.Tests.Admin.AdminCalls;
 
 namespace LoadBalancer.Tests.EndToEnd;
 
 /// <summary>The admin API against the real AppHost: a removed server's keys move and it gets no traffic; adding it back returns them.</summary>
 [Collection(EndToEndCollection.Name)]
+[Trait(TestCategories.Name, TestCategories.EndToEnd)]
 public sealed class AdminEndToEndTests(AdminAppHostFixture fixture) : IClassFixture<AdminAppHostFixture>
 {
     private const int Keys = 600;
@@ -70,7 +72,7 @@ public sealed class AdminEndToEndTests(AdminAppHostFixture fixture) : IClassFixt
         {
             using var response = await client.GetAsync($"/home?id=admin-e2e-{id}", ct);
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            owners[id] = Assert.Single(response.Headers.GetValues(ProxyRequestHandler.UpstreamHeader));
+            owners[id] = Assert.Single(response.Headers.GetValues(ProxyRequestHandler.ServerNameHeader));
 
             // The answer really comes from the server the header names (server2 answers "Hello from Server: 2").
             var reply = await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>(ct);

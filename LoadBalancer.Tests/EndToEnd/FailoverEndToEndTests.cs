@@ -14,6 +14,7 @@ public sealed class FailoverAppHostFixture : AppHostFixture;
 /// AppHost's supervisor respawning crashed servers but not stopped ones.
 /// </summary>
 [Collection(EndToEndCollection.Name)]
+[Trait(TestCategories.Name, TestCategories.EndToEnd)]
 public sealed class FailoverEndToEndTests(FailoverAppHostFixture fixture, ITestOutputHelper output) : IClassFixture<FailoverAppHostFixture>
 {
     private static readonly TimeSpan Generous = TimeSpan.FromMinutes(2);
@@ -66,8 +67,8 @@ public sealed class FailoverEndToEndTests(FailoverAppHostFixture fixture, ITestO
         Assert.True(records.Count >= 10_000);
         Assert.Empty(load.Failures);
         // Keys of surviving servers never changed server; the victim's keys went elsewhere while it was away.
-        Assert.All(records.Where(r => owners[r.Key] != victim), r => Assert.Equal(owners[r.Key], r.Upstream));
-        Assert.Contains(records, r => owners[r.Key] == victim && r.Upstream != victim);
+        Assert.All(records.Where(r => owners[r.Key] != victim), r => Assert.Equal(owners[r.Key], r.Server));
+        Assert.Contains(records, r => owners[r.Key] == victim && r.Server != victim);
         // Back: every key is where it was before.
         Assert.Equal(owners, await KeyLoad.OwnersAsync(client, keys));
     }

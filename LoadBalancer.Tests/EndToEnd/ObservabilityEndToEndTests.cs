@@ -4,10 +4,12 @@ using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using LoadBalancer.Proxy;
 using LoadBalancer.Proxy.Telemetry;
+using LoadBalancer.Tests.Infrastructure;
 
 namespace LoadBalancer.Tests.EndToEnd;
 
 [Collection(EndToEndCollection.Name)]
+[Trait(TestCategories.Name, TestCategories.EndToEnd)]
 public sealed class ObservabilityEndToEndTests(ObservabilityAppHostFixture fixture) : IClassFixture<ObservabilityAppHostFixture>
 {
     [Fact]
@@ -22,12 +24,12 @@ public sealed class ObservabilityEndToEndTests(ObservabilityAppHostFixture fixtu
         }
 
         var report = await client.GetFromJsonAsync<JsonElement>(RingEndpoints.Path);
-        var members = report.GetProperty("members").EnumerateArray().ToArray();
-        Assert.Equal(AppHostFixture.ServerNames, members.Select(m => m.GetProperty("name").GetString()));
-        Assert.All(members, m => Assert.True(m.GetProperty("healthy").GetBoolean()));
+        var servers = report.GetProperty("servers").EnumerateArray().ToArray();
+        Assert.Equal(AppHostFixture.ServerNames, servers.Select(m => m.GetProperty("name").GetString()));
+        Assert.All(servers, m => Assert.True(m.GetProperty("healthy").GetBoolean()));
         Assert.Equal(AppHostFixture.ServerCount, report.GetProperty("healthy").GetInt32());
-        Assert.Equal(30, members.Sum(m => m.GetProperty("served").GetInt64()));
-        Assert.Equal(1.0, members.Sum(m => m.GetProperty("share").GetDouble()), precision: 9);
+        Assert.Equal(30, servers.Sum(m => m.GetProperty("served").GetInt64()));
+        Assert.Equal(1.0, servers.Sum(m => m.GetProperty("share").GetDouble()), precision: 9);
     }
 
     [Fact]
@@ -71,7 +73,7 @@ public sealed class ObservabilityEndToEndTests(ObservabilityAppHostFixture fixtu
             // 404 until the proxy's first export reaches the dashboard.
             var spans = await GetSpansAsync(http, "/api/telemetry/spans?resource=proxy", cts.Token);
             // ASP.NET Core's span of the incoming request carries the routing decision.
-            var found = spans.FirstOrDefault(s => s.Kind == 2 && s.Attributes.ContainsKey(ProxyTelemetry.MemberAttribute));
+            var found = spans.FirstOrDefault(s => s.Kind == 2 && s.Attributes.ContainsKey(ProxyTelemetry.ServerAttribute));
             if (found is not null)
             {
                 proxySpan = found;
@@ -83,11 +85,11 @@ public sealed class ObservabilityEndToEndTests(ObservabilityAppHostFixture fixtu
 
         Assert.Equal("Microsoft.AspNetCore", proxySpan.Scope);
         Assert.Matches("^[0-9a-f]{16}$", proxySpan.Attributes[ProxyTelemetry.KeyHashAttribute]);
-        var member = proxySpan.Attributes[ProxyTelemetry.MemberAttribute];
+        var server = proxySpan.Attributes[ProxyTelemetry.ServerAttribute];
 
         // The whole trace: the proxy's spans, then the chosen server's own span below YARP's HttpClient span.
         Span[] trace = [];
-        while (!trace.Any(s => s.Resource == member && s.Kind == 2))
+        while (!trace.Any(s => s.Resource == server && s.Kind == 2))
         {
             await Task.Delay(500, cts.Token);
             trace = await GetSpansAsync(http, $"/api/telemetry/traces/{proxySpan.TraceId}", cts.Token);
@@ -96,7 +98,7 @@ public sealed class ObservabilityEndToEndTests(ObservabilityAppHostFixture fixtu
         // A first attempt that succeeded has no span of its own: the server's span descends from the proxy span
         // through YARP's HttpClient span.
         Assert.DoesNotContain(trace, s => s.Name == ProxyTelemetry.AttemptActivityName);
-        var serverSpan = trace.Single(s => s.Resource == member && s.Kind == 2);
+        var serverSpan = trace.Single(s => s.Resource == server && s.Kind == 2);
         var byId = trace.ToDictionary(s => s.SpanId);
         var ancestors = new List<string>();
         for (var at = serverSpan; at.ParentSpanId is { } parent && byId.TryGetValue(parent, out var next); at = next)

@@ -17,7 +17,7 @@ public sealed class ProvisioningAppHostFixture : AdminAppHostFixture
 /// the names asked for, while a load runs across it all without a failed request and only the changed servers' keys
 /// move.
 /// </summary>
-[Trait("Category", "EndToEnd")]
+[Trait(TestCategories.Name, TestCategories.EndToEnd)]
 [Collection(EndToEndCollection.Name)]
 public sealed class ProvisioningEndToEndTests(ProvisioningAppHostFixture fixture) : IClassFixture<ProvisioningAppHostFixture>
 {
@@ -27,6 +27,9 @@ public sealed class ProvisioningEndToEndTests(ProvisioningAppHostFixture fixture
     public async Task Add_starts_named_servers_rm_stops_them_and_a_load_across_it_sees_no_failure()
     {
         using var client = fixture.CreateProxyClient();
+        // An /add waits for new servers to start and pass their health check: on a loaded machine that can take longer
+        // than the fixture's 30 s (the proxy's own limit is Provisioning:StartTimeout).
+        client.Timeout = TimeSpan.FromMinutes(2);
         var key = fixture.AdminKey;
         Assert.Equal(3, RunningServers());
         var before = await Owners.OfAsync(client, "provisioning-", Keys);

@@ -2,10 +2,12 @@ using System.Text.Json;
 using Aspire.Hosting;
 using Aspire.Hosting.Testing;
 using LoadBalancer.Proxy.Forwarding;
+using LoadBalancer.Tests.Infrastructure;
 
 namespace LoadBalancer.Tests.EndToEnd;
 
 [Collection(EndToEndCollection.Name)]
+[Trait(TestCategories.Name, TestCategories.EndToEnd)]
 public sealed class ProxyEndToEndTests(AppHostFixture fixture) : IClassFixture<AppHostFixture>
 {
     [Fact]
@@ -20,7 +22,7 @@ public sealed class ProxyEndToEndTests(AppHostFixture fixture) : IClassFixture<A
         {
             using var response = await client.GetAsync($"/home?id=e2e-{id}", ct);
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            var upstream = Assert.Single(response.Headers.GetValues(ProxyRequestHandler.UpstreamHeader));
+            var upstream = Assert.Single(response.Headers.GetValues(ProxyRequestHandler.ServerNameHeader));
             var body = await response.Content.ReadFromJsonAsync<JsonElement>(ct);
             Assert.Equal($"Hello from Server: {upstream["server".Length..]}", body.GetProperty("message").GetString());
             owner[id] = upstream;
@@ -36,7 +38,7 @@ public sealed class ProxyEndToEndTests(AppHostFixture fixture) : IClassFixture<A
             for (var repeat = 0; repeat < 3; repeat++)
             {
                 using var response = await client.GetAsync($"/home?id=e2e-{id}");
-                Assert.Equal(owner[id], Assert.Single(response.Headers.GetValues(ProxyRequestHandler.UpstreamHeader)));
+                Assert.Equal(owner[id], Assert.Single(response.Headers.GetValues(ProxyRequestHandler.ServerNameHeader)));
             }
         }
     }
@@ -46,7 +48,7 @@ public sealed class ProxyEndToEndTests(AppHostFixture fixture) : IClassFixture<A
     {
         using var client = fixture.CreateProxyClient();
         var ring = await client.GetFromJsonAsync<JsonElement>("/ring");
-        var addresses = ring.GetProperty("members").EnumerateArray()
+        var addresses = ring.GetProperty("servers").EnumerateArray()
             .ToDictionary(m => m.GetProperty("name").GetString()!, m => new Uri(m.GetProperty("address").GetString()!));
 
         foreach (var name in AppHostFixture.ServerNames)
@@ -72,7 +74,7 @@ public sealed class ProxyEndToEndTests(AppHostFixture fixture) : IClassFixture<A
             await fixture.App.ResourceNotifications.WaitForResourceHealthyAsync(name, cts.Token);
         }
 
-        // Aspire's health check takes any 200, and the proxy answers 200 when Degraded too (some member down): the
+        // Aspire's health check takes any 200, and the proxy answers 200 when Degraded too (some server down): the
         // proxy is healthy only once /health says so, which can follow the resource's state by a probe round.
         using var client = fixture.CreateProxyClient();
         var last = "";

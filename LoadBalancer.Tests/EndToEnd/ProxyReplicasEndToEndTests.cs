@@ -16,7 +16,7 @@ public sealed class ProxyReplicasAppHostFixture : AdminAppHostFixture
 /// Two proxy replicas under the AppHost, each reached on its own port: after <c>/add</c> or <c>/rm</c> through one,
 /// both route every id to the same server within 2 s, since both follow the AppHost's pool.
 /// </summary>
-[Trait("Category", "EndToEnd")]
+[Trait(TestCategories.Name, TestCategories.EndToEnd)]
 [Collection(EndToEndCollection.Name)]
 public sealed partial class ProxyReplicasEndToEndTests(ProxyReplicasAppHostFixture fixture) : IClassFixture<ProxyReplicasAppHostFixture>
 {
@@ -27,8 +27,8 @@ public sealed partial class ProxyReplicasEndToEndTests(ProxyReplicasAppHostFixtu
     {
         var replicas = await ReplicaAddressesAsync();
         Assert.Equal(2, replicas.Count);
-        using var one = new HttpClient { BaseAddress = replicas[0], Timeout = TimeSpan.FromSeconds(30) };
-        using var two = new HttpClient { BaseAddress = replicas[1], Timeout = TimeSpan.FromSeconds(30) };
+        using var one = new HttpClient { BaseAddress = replicas[0], Timeout = TimeSpan.FromMinutes(2) };
+        using var two = new HttpClient { BaseAddress = replicas[1], Timeout = TimeSpan.FromMinutes(2) };
 
         var (status, body) = await SendAsync(one, Add("""{"n":2,"hostnames":["S5","S4"]}""", fixture.AdminKey));
         Assert.Equal(HttpStatusCode.OK, status);

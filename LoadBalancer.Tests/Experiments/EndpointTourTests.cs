@@ -6,6 +6,7 @@ using LoadBalancer.Tests.Infrastructure;
 namespace LoadBalancer.Tests.Experiments;
 
 /// <summary>A-3's endpoint tour against a real standalone proxy and three real servers on 127.0.0.1.</summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class EndpointTourTests
 {
     private static readonly string[] Servers = ["server1", "server2", "server3"];

@@ -2,6 +2,7 @@ using LoadBalancer.Experiments.Reporting;
 using LoadBalancer.Experiments.Runs;
 using LoadBalancer.Experiments.Systems;
 using LoadBalancer.Tests.EndToEnd;
+using LoadBalancer.Tests.Infrastructure;
 
 namespace LoadBalancer.Tests.Experiments;
 
@@ -10,6 +11,7 @@ namespace LoadBalancer.Tests.Experiments;
 /// and writes its chart and RESULTS.md into a temporary folder.
 /// </summary>
 [Collection(EndToEndCollection.Name)]
+[Trait(TestCategories.Name, TestCategories.EndToEnd)]
 public sealed class ExperimentSmokeTests : IDisposable
 {
     private const int Requests = 500;

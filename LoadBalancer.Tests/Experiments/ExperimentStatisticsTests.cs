@@ -4,9 +4,11 @@ using LoadBalancer.Experiments.Reporting;
 using LoadBalancer.Experiments.Runs;
 using LoadBalancer.Experiments.Statistics;
 using LoadBalancer.Measurement;
+using LoadBalancer.Tests.Infrastructure;
 
 namespace LoadBalancer.Tests.Experiments;
 
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public sealed class ExperimentStatisticsTests
 {
     [Fact]

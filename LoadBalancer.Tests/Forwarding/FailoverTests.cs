@@ -1,7 +1,7 @@
 using System.Text.Json;
+using LoadBalancer.Proxy.Balancing;
 using LoadBalancer.Proxy.Forwarding;
 using LoadBalancer.Proxy.Health;
-using LoadBalancer.Proxy.Ring;
 using LoadBalancer.Tests.Infrastructure;
 using static LoadBalancer.Tests.Infrastructure.ProxySettings;
 using Microsoft.AspNetCore.Http;
@@ -13,12 +13,13 @@ using Polly.CircuitBreaker;
 namespace LoadBalancer.Tests.Forwarding;
 
 /// <summary>Retries and circuit breakers against backends this test starts on 127.0.0.1.</summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class FailoverTests
 {
     [Theory]
     [InlineData("GET")]
     [InlineData("POST")]
-    public async Task A_refused_connection_is_retried_on_the_next_member_for_any_method(string method)
+    public async Task A_refused_connection_is_retried_on_the_next_server_for_any_method(string method)
     {
         await using var s1 = await TestHost.StartServerAsync("1");
         await using var s2 = await TestHost.StartServerAsync("2");
@@ -35,13 +36,13 @@ public sealed class FailoverTests
 
         // GET /home answers 200; POST /home is the server's own 400: either way a live server answered.
         Assert.Equal(method == "GET" ? HttpStatusCode.OK : HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.NotEqual("dead", ProxyProbe.UpstreamOf(response));
+        Assert.NotEqual("dead", ProxyProbe.ServerOf(response));
         var body = await response.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal(method == "GET" ? "successful" : "failure", body.GetProperty("status").GetString());
     }
 
     [Fact]
-    public async Task A_member_answering_500_opens_its_breaker_traffic_moves_and_a_half_open_trial_brings_it_back()
+    public async Task A_server_answering_500_opens_its_breaker_traffic_moves_and_a_half_open_trial_brings_it_back()
     {
         var failing = true;
         await using var flaky = await TestHost.StartBackendAsync(context =>
@@ -57,29 +58,29 @@ public sealed class FailoverTests
             services => services.AddSingleton<TimeProvider>(time));
         using var client = proxy.CreateClient();
         var key = ProxyProbe.KeyOwnedBy(proxy, "flaky");
-        var flakyMember = ProxyProbe.Member(proxy, "flaky");
+        var flakyServer = ProxyProbe.Server(proxy, "flaky");
 
         // 500 is passed through (only 502/503/504 are retried) and counted until the breaker opens.
         var passedThrough = 0;
-        for (var i = 0; i < 10 && flakyMember.IsAvailable; i++)
+        for (var i = 0; i < 10 && flakyServer.IsAvailable; i++)
         {
             using var response = await client.GetAsync($"/home?id={key}");
             Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
-            Assert.Equal("flaky", ProxyProbe.UpstreamOf(response));
+            Assert.Equal("flaky", ProxyProbe.ServerOf(response));
             passedThrough++;
         }
 
         Assert.Equal(3, passedThrough);
-        Assert.Equal(UnavailableReasons.CircuitBreaker, flakyMember.UnavailableReasons);
-        var breakers = proxy.App.Services.GetRequiredService<UpstreamCircuitBreakers>();
-        Assert.Equal(CircuitState.Open, breakers.StateOf(flakyMember));
+        Assert.Equal(UnavailableReasons.CircuitBreaker, flakyServer.UnavailableReasons);
+        var breakers = proxy.App.Services.GetRequiredService<ServerCircuitBreakers>();
+        Assert.Equal(CircuitState.Open, breakers.StateOf(flakyServer));
 
         // While open, the key is served by its successor.
         for (var i = 0; i < 5; i++)
         {
             using var response = await client.GetAsync($"/home?id={key}");
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            Assert.Equal("server1", ProxyProbe.UpstreamOf(response));
+            Assert.Equal("server1", ProxyProbe.ServerOf(response));
         }
 
         using (var health = await client.GetAsync("/health"))
@@ -92,21 +93,21 @@ public sealed class FailoverTests
             Assert.Equal("Open", state.GetProperty("circuitBreaker").GetString());
         }
 
-        // The break ends: the member is let back, the next request is the trial, it passes and the breaker closes.
+        // The break ends: the server is let back, the next request is the trial, it passes and the breaker closes.
         Volatile.Write(ref failing, false);
         time.Advance(TimeSpan.FromMinutes(1));
-        Assert.True(flakyMember.IsAvailable);
+        Assert.True(flakyServer.IsAvailable);
         using (var trial = await client.GetAsync($"/home?id={key}"))
         {
             Assert.Equal(HttpStatusCode.OK, trial.StatusCode);
-            Assert.Equal("flaky", ProxyProbe.UpstreamOf(trial));
+            Assert.Equal("flaky", ProxyProbe.ServerOf(trial));
         }
 
-        Assert.Equal(CircuitState.Closed, breakers.StateOf(flakyMember));
+        Assert.Equal(CircuitState.Closed, breakers.StateOf(flakyServer));
     }
 
     [Fact]
-    public async Task A_failed_half_open_trial_keeps_the_member_out()
+    public async Task A_failed_half_open_trial_keeps_the_server_out()
     {
         await using var broken = await TestHost.StartBackendAsync(context =>
         {
@@ -121,28 +122,28 @@ public sealed class FailoverTests
             services => services.AddSingleton<TimeProvider>(time));
         using var client = proxy.CreateClient();
         var key = ProxyProbe.KeyOwnedBy(proxy, "broken");
-        var member = ProxyProbe.Member(proxy, "broken");
+        var server = ProxyProbe.Server(proxy, "broken");
         for (var i = 0; i < 2; i++)
         {
             (await client.GetAsync($"/home?id={key}")).Dispose();
         }
 
-        Assert.False(member.IsAvailable);
+        Assert.False(server.IsAvailable);
         time.Advance(TimeSpan.FromMinutes(1));
-        Assert.True(member.IsAvailable);
+        Assert.True(server.IsAvailable);
 
         using (var trial = await client.GetAsync($"/home?id={key}"))
         {
             Assert.Equal(HttpStatusCode.InternalServerError, trial.StatusCode);
         }
 
-        Assert.False(member.IsAvailable);
+        Assert.False(server.IsAvailable);
         using var next = await client.GetAsync($"/home?id={key}");
-        Assert.Equal("server1", ProxyProbe.UpstreamOf(next));
+        Assert.Equal("server1", ProxyProbe.ServerOf(next));
     }
 
     [Fact]
-    public async Task A_hung_member_is_cut_off_by_the_attempt_timeout_and_the_next_member_answers()
+    public async Task A_hung_server_is_cut_off_by_the_attempt_timeout_and_the_next_server_answers()
     {
         var hung = 0;
         var logs = new LogCollector();
@@ -162,8 +163,8 @@ public sealed class FailoverTests
         using var response = await client.GetAsync($"/home?id={key}");
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("server1", ProxyProbe.UpstreamOf(response));
-        // The proxy's record, not the member's count: on a busy machine the request may not reach it in 300 ms.
+        Assert.Equal("server1", ProxyProbe.ServerOf(response));
+        // The proxy's record, not the server's count: on a busy machine the request may not reach it in 300 ms.
         Assert.Contains(logs.Messages, m => m.StartsWith("Attempt 1 to stuck failed: timeout", StringComparison.Ordinal));
         Assert.InRange(Volatile.Read(ref hung), 0, 1);
     }
@@ -190,7 +191,7 @@ public sealed class FailoverTests
     }
 
     [Fact]
-    public async Task A_hung_only_member_gives_a_504_json_error()
+    public async Task A_hung_only_server_gives_a_504_json_error()
     {
         await using var stuck = await TestHost.StartBackendAsync(context => Task.Delay(Timeout.Infinite, context.RequestAborted));
         await using var proxy = await TestHost.StartProxyAsync(
@@ -208,12 +209,12 @@ public sealed class FailoverTests
     [Fact]
     public async Task The_total_deadline_cuts_the_retry_short_and_says_so()
     {
-        // Time is the proxy's fake clock, moved only when an attempt has reached its member: exact, however busy.
+        // Time is the proxy's fake clock, moved only when an attempt has reached its server: exact, however busy.
         await using var backends = await HungBackends.StartAsync("a", "b", "c");
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         // Each attempt may take 1 s, all of them 1.5 s: the second attempt gets what is left, there is no third.
         await using var proxy = await TestHost.StartProxyAsync(
-            backends.Members,
+            backends.Servers,
             WithoutProbes(("Retry:AttemptTimeout", "00:00:01"), ("Retry:TotalTimeout", "00:00:01.500")),
             services => services.AddSingleton<TimeProvider>(time));
         using var client = proxy.CreateClient();
@@ -272,7 +273,7 @@ public sealed class FailoverTests
     [Theory]
     [InlineData("POST", false)]
     [InlineData("PUT", true)]
-    public async Task A_body_that_reached_a_member_which_then_failed_is_replayed_only_for_idempotent_methods(string method, bool replayed)
+    public async Task A_body_that_reached_a_server_which_then_failed_is_replayed_only_for_idempotent_methods(string method, bool replayed)
     {
         var failedBodies = new List<string>();
         await using var failing = await TestHost.StartBackendAsync(async context =>
@@ -315,13 +316,13 @@ public sealed class FailoverTests
         if (replayed)
         {
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            Assert.Equal("good", ProxyProbe.UpstreamOf(response));
+            Assert.Equal("good", ProxyProbe.ServerOf(response));
             Assert.Equal([payload], goodBodies);
         }
         else
         {
             Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
-            Assert.Equal("failing", ProxyProbe.UpstreamOf(response));
+            Assert.Equal("failing", ProxyProbe.ServerOf(response));
             Assert.Empty(goodBodies);
             var body = await response.Content.ReadFromJsonAsync<JsonElement>();
             Assert.Equal("failure", body.GetProperty("status").GetString());
@@ -351,7 +352,7 @@ public sealed class FailoverTests
         });
 
         Assert.Equal(retried ? HttpStatusCode.OK : HttpStatusCode.ServiceUnavailable, response.StatusCode);
-        Assert.Equal(retried ? "good" : "unavailable", ProxyProbe.UpstreamOf(response));
+        Assert.Equal(retried ? "good" : "unavailable", ProxyProbe.ServerOf(response));
         Assert.Equal(retried ? "fine" : "busy", await response.Content.ReadAsStringAsync());
     }
 
@@ -382,7 +383,7 @@ public sealed class FailoverTests
     }
 
     [Fact]
-    public async Task With_every_member_refusing_the_client_gets_503_with_retry_after_and_a_json_error()
+    public async Task With_every_server_refusing_the_client_gets_503_with_retry_after_and_a_json_error()
     {
         await using var proxy = await TestHost.StartProxyAsync(
             new Dictionary<string, Uri> { ["a"] = ProxyProbe.RefusedAddress(), ["b"] = ProxyProbe.RefusedAddress() },
@@ -423,20 +424,20 @@ public sealed class FailoverTests
             [("dead", 1, AttemptKind.ConnectionFailed, true, "b-started-1"), ("server1", 2, AttemptKind.Success, false, "b-started-2")],
             second.Completed);
         // Registering observers does not displace the proxy's own: its attempt metrics still count both attempts.
-        Assert.Equal(2, recorder.Of("loadbalancer.upstream.requests").Length);
+        Assert.Equal(2, recorder.Of("loadbalancer.server.requests").Length);
     }
 
     private sealed class RecordingObserver(string name) : IForwardingAttemptObserver
     {
-        public List<(string Member, int Attempt, AttemptKind Kind, bool Retryable, object? State)> Completed { get; } = [];
+        public List<(string Server, int Attempt, AttemptKind Kind, bool Retryable, object? State)> Completed { get; } = [];
 
-        public AttemptObservation AttemptStarting(HttpContext context, Upstream member, int attempt) => new($"{name}-started-{attempt}", 0);
+        public AttemptObservation AttemptStarting(HttpContext context, BackendServer server, int attempt) => new($"{name}-started-{attempt}", 0);
 
-        public void AttemptCompleted(HttpContext context, Upstream member, int attempt, in AttemptResult result, in AttemptObservation observation)
+        public void AttemptCompleted(HttpContext context, BackendServer server, int attempt, in AttemptResult result, in AttemptObservation observation)
         {
             lock (Completed)
             {
-                Completed.Add((member.Name, attempt, result.Kind, result.Retryable, observation.State));
+                Completed.Add((server.Name, attempt, result.Kind, result.Retryable, observation.State));
             }
         }
     }

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 
 namespace LoadBalancer.Tests.Forwarding;
 
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class ForwardedHeadersTests
 {
     [Theory]

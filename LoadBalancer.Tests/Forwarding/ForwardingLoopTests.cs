@@ -12,9 +12,10 @@ using static LoadBalancer.Tests.Infrastructure.ProxySettings;
 namespace LoadBalancer.Tests.Forwarding;
 
 /// <summary>
-/// The proxy never becomes its own member: <c>/add</c> refuses its own endpoints (in every form that reaches them) and
-/// port 0; a discovered or saved member at its own endpoint is left out of the ring and logged.
+/// The proxy never becomes its own server: <c>/add</c> refuses its own endpoints (in every form that reaches them) and
+/// port 0; a discovered or saved server at its own endpoint is left out of the ring and logged.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class ForwardingLoopTests
 {
     [Theory]
@@ -93,11 +94,11 @@ public sealed class ForwardingLoopTests
         AssertJson(Replicas($"127.0.0.1:{other.Address.Port}"), body);
         using var response = await client.GetAsync("/home?id=1");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal($"127.0.0.1:{other.Address.Port}", ProxyProbe.UpstreamOf(response));
+        Assert.Equal($"127.0.0.1:{other.Address.Port}", ProxyProbe.ServerOf(response));
     }
 
     [Fact]
-    public async Task A_discovered_member_at_the_proxys_own_endpoint_is_left_out_and_logged()
+    public async Task A_discovered_server_at_the_proxys_own_endpoint_is_left_out_and_logged()
     {
         var logs = new LogCollector();
         var port = Ports.Free();
@@ -108,20 +109,20 @@ public sealed class ForwardingLoopTests
             services => services.AddSingleton<ILoggerProvider>(logs));
         using var client = proxy.CreateClient();
 
-        // Checked before any traffic: with the member in, a request would loop.
+        // Checked before any traffic: with the server in, a request would loop.
         AssertJson(Replicas("server1"), (await SendAsync(client, Rep())).Body);
         Assert.Contains(logs.Entries, e => e.EventId == 220 && e.Level == LogLevel.Warning
-            && e.Message == $"Member self at http://localhost:{port}/ is this proxy itself (it listens on http://127.0.0.1:{port}) and is left out of the ring: forwarding there would loop");
+            && e.Message == $"Server self at http://localhost:{port}/ is this proxy itself (it listens on http://127.0.0.1:{port}) and is left out of the ring: forwarding there would loop");
         for (var id = 0; id < 20; id++)
         {
             using var response = await client.GetAsync($"/home?id={id}");
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            Assert.Equal("server1", ProxyProbe.UpstreamOf(response));
+            Assert.Equal("server1", ProxyProbe.ServerOf(response));
         }
     }
 
     [Fact]
-    public async Task A_saved_member_at_the_proxys_own_endpoint_is_left_out_and_logged()
+    public async Task A_saved_server_at_the_proxys_own_endpoint_is_left_out_and_logged()
     {
         var logs = new LogCollector();
         var directory = Directory.CreateTempSubdirectory("lb-loop-").FullName;
@@ -143,9 +144,9 @@ public sealed class ForwardingLoopTests
             using var client = proxy.CreateClient();
 
             AssertJson(Replicas("server1"), (await SendAsync(client, Rep())).Body);
-            Assert.Contains(logs.Entries, e => e.EventId == 220 && e.Message.StartsWith($"Member 127.0.0.1:{port} at http://127.0.0.1:{port}/ is this proxy itself", StringComparison.Ordinal));
+            Assert.Contains(logs.Entries, e => e.EventId == 220 && e.Message.StartsWith($"Server 127.0.0.1:{port} at http://127.0.0.1:{port}/ is this proxy itself", StringComparison.Ordinal));
             using var response = await client.GetAsync("/home?id=1");
-            Assert.Equal("server1", ProxyProbe.UpstreamOf(response));
+            Assert.Equal("server1", ProxyProbe.ServerOf(response));
         }
         finally
         {

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http;
 namespace LoadBalancer.Tests.Forwarding;
 
 /// <summary>Stopping the proxy drains it: requests already forwarded finish; nothing in flight is cut off.</summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class GracefulShutdownTests
 {
     [Fact]

@@ -15,15 +15,16 @@ using Microsoft.Extensions.Time.Testing;
 namespace LoadBalancer.Tests.Forwarding;
 
 /// <summary>
-/// Hedging: a member that sends no response headers within <c>Hedging:Delay</c> does not hold its clients for the whole
-/// attempt timeout; an idempotent request without a body goes to the key's next member too, and the first answer wins.
+/// Hedging: a server that sends no response headers within <c>Hedging:Delay</c> does not hold its clients for the whole
+/// attempt timeout; an idempotent request without a body goes to the key's next server too, and the first answer wins.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class HedgingTests
 {
     private static readonly TimeSpan Delay = TimeSpan.FromSeconds(1);
 
     [Fact]
-    public async Task A_slow_get_is_hedged_to_the_next_member_after_the_delay_and_the_first_answer_wins()
+    public async Task A_slow_get_is_hedged_to_the_next_server_after_the_delay_and_the_first_answer_wins()
     {
         await using var slow = await SlowBackend.StartAsync();
         await using var fast = await TestHost.StartServerAsync("fast");
@@ -48,20 +49,20 @@ public sealed class HedgingTests
         using var response = await pending;
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("fast", ProxyProbe.UpstreamOf(response));
+        Assert.Equal("fast", ProxyProbe.ServerOf(response));
         Assert.Equal("Hello from Server: fast", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("message").GetString());
-        // The slow member's send is cancelled, and the in-flight counts are back to zero.
+        // The slow server's send is cancelled, and the in-flight counts are back to zero.
         await slow.Cancelled.Reader.ReadAsync(patience.Token);
-        Assert.Equal(0, ProxyProbe.Member(proxy, "slow").InFlight);
-        Assert.Equal(0, ProxyProbe.Member(proxy, "fast").InFlight);
+        Assert.Equal(0, ProxyProbe.Server(proxy, "slow").InFlight);
+        Assert.Equal(0, ProxyProbe.Server(proxy, "fast").InFlight);
         var hedge = Assert.Single(recorder.Of("loadbalancer.hedges"));
-        Assert.Equal(("slow", "won"), ((string?)hedge.Tags["loadbalancer.member"], (string?)hedge.Tags["loadbalancer.hedge.outcome"]));
+        Assert.Equal(("slow", "won"), ((string?)hedge.Tags["loadbalancer.server.name"], (string?)hedge.Tags["loadbalancer.hedge.outcome"]));
         var budget = proxy.App.Services.GetRequiredService<RetryBudget>();
         Assert.Equal((0, 0), (budget.Active, budget.Retrying));
     }
 
     [Fact]
-    public async Task A_member_outpaced_by_its_hedges_is_taken_out_by_its_breaker_and_the_trace_shows_both_sends()
+    public async Task A_server_outpaced_by_its_hedges_is_taken_out_by_its_breaker_and_the_trace_shows_both_sends()
     {
         await using var slow = await SlowBackend.StartAsync();
         await using var fast = await TestHost.StartServerAsync("fast");
@@ -83,17 +84,17 @@ public sealed class HedgingTests
 
         for (var i = 0; i < 2; i++)
         {
-            Assert.True(ProxyProbe.Member(proxy, "slow").IsAvailable);
+            Assert.True(ProxyProbe.Server(proxy, "slow").IsAvailable);
             var pending = client.GetAsync($"/home?id={ProxyProbe.KeyOwnedBy(proxy, "slow", skip: i)}", patience.Token);
             await slow.Arrivals.Reader.ReadAsync(patience.Token);
             time.Advance(Delay);
             using var response = await pending;
-            Assert.Equal("fast", ProxyProbe.UpstreamOf(response));
+            Assert.Equal("fast", ProxyProbe.ServerOf(response));
         }
 
-        // Two outpaced sends of two: the breaker opens and the member is out of routing (the breaker hears of the
+        // Two outpaced sends of two: the breaker opens and the server is out of routing (the breaker hears of the
         // attempt once YARP is done with it, just after the client has its answer).
-        while (ProxyProbe.Member(proxy, "slow").IsAvailable && !patience.IsCancellationRequested)
+        while (ProxyProbe.Server(proxy, "slow").IsAvailable && !patience.IsCancellationRequested)
         {
             await Task.Delay(10, patience.Token);
         }
@@ -111,9 +112,9 @@ public sealed class HedgingTests
         }
 
         var request = requests[0];
-        Assert.Equal("fast", request.GetTagItem("loadbalancer.hedge.member"));
+        Assert.Equal("fast", request.GetTagItem("loadbalancer.hedge.server"));
         Assert.Equal("won", request.GetTagItem("loadbalancer.hedge.outcome"));
-        Assert.Equal("fast", request.GetTagItem("loadbalancer.member"));
+        Assert.Equal("fast", request.GetTagItem("loadbalancer.server.name"));
         var sends = spans.Where(s => s.Kind == ActivityKind.Client && s.ParentSpanId == request.SpanId).ToArray();
         Assert.Equal(2, sends.Length);
     }
@@ -140,13 +141,13 @@ public sealed class HedgingTests
         using var gaveUp = CancellationTokenSource.CreateLinkedTokenSource(pair.Patience);
         var pending = await pair.SendPastTheDelayAsync(request, gaveUp.Token);
 
-        Assert.Equal(1, ProxyProbe.Member(pair.Proxy, "slow").InFlight);
+        Assert.Equal(1, ProxyProbe.Server(pair.Proxy, "slow").InFlight);
         await gaveUp.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => pending);
     }
 
     [Fact]
-    public async Task With_hedging_off_a_slow_get_waits_for_its_member()
+    public async Task With_hedging_off_a_slow_get_waits_for_its_server()
     {
         await using var pair = await SlowPair.StartAsync(("Hedging:Enabled", "false"));
         using var request = new HttpRequestMessage(HttpMethod.Get, $"/home?id={pair.Key}");
@@ -154,7 +155,7 @@ public sealed class HedgingTests
         var pending = await pair.SendPastTheDelayAsync(request, pair.Patience);
 
         pair.Time.Advance(SlowPair.AttemptTimeout);
-        // The attempt timeout is a retryable failure for a GET: the retry then reaches the other member.
+        // The attempt timeout is a retryable failure for a GET: the retry then reaches the other server.
         await pair.Other.Arrivals.Reader.ReadAsync(pair.Patience);
         pair.Time.Advance(SlowPair.AttemptTimeout);
         using var response = await pending;
@@ -168,7 +169,7 @@ public sealed class HedgingTests
         Assert.Contains("Delay", error.Message, StringComparison.Ordinal);
     }
 
-    /// <summary>Two members that never answer, behind a proxy on a fake clock, and a key owned by <c>slow</c>.</summary>
+    /// <summary>Two servers that never answer, behind a proxy on a fake clock, and a key owned by <c>slow</c>.</summary>
     private sealed class SlowPair : IAsyncDisposable
     {
         public static readonly TimeSpan AttemptTimeout = TimeSpan.FromSeconds(5);

@@ -11,6 +11,7 @@ namespace LoadBalancer.Tests.Forwarding;
 /// <see cref="LoadCollection"/>): a bound on the slowest request means nothing on a machine that other tests keep busy.
 /// </summary>
 [Collection(LoadCollection.Name)]
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class HedgingUnderLoadTests
 {
     [Fact]
@@ -43,7 +44,7 @@ public sealed class HedgingUnderLoadTests
         const int requests = 360;
         const int perSecond = 45;
         var frozenFor = TimeSpan.FromSeconds(6);
-        var results = new Task<(HttpStatusCode Status, TimeSpan Latency, string Upstream)>[requests];
+        var results = new Task<(HttpStatusCode Status, TimeSpan Latency, string BackendServer)>[requests];
         var clock = Stopwatch.StartNew();
         for (var i = 0; i < requests; i++)
         {
@@ -63,12 +64,12 @@ public sealed class HedgingUnderLoadTests
 
         var all = await Task.WhenAll(results);
 
-        Assert.All(all, r => Assert.True(r.Status == HttpStatusCode.OK, $"{r.Status} after {r.Latency.TotalSeconds:0.00} s from {r.Upstream}"));
+        Assert.All(all, r => Assert.True(r.Status == HttpStatusCode.OK, $"{r.Status} after {r.Latency.TotalSeconds:0.00} s from {r.BackendServer}"));
         var slowest = all.Max(r => r.Latency);
-        // Hedging answers those requests from the next member about Hedging:Delay (1 s) after they were sent; the
+        // Hedging answers those requests from the next server about Hedging:Delay (1 s) after they were sent; the
         // bound leaves room for a busy machine and stays well under the freeze.
         Assert.True(slowest < TimeSpan.FromSeconds(3), $"slowest request took {slowest.TotalSeconds:0.00} s");
-        Assert.Contains(all, r => r.Upstream == "server2");
+        Assert.Contains(all, r => r.BackendServer == "server2");
     }
 
     private static async Task<(HttpStatusCode, TimeSpan, string)> TimedGetAsync(HttpClient client, string path, CancellationToken cancellationToken)
@@ -76,8 +77,8 @@ public sealed class HedgingUnderLoadTests
         var started = Stopwatch.GetTimestamp();
         using var response = await client.GetAsync(path, cancellationToken);
         var body = await response.Content.ReadAsStringAsync(cancellationToken);
-        // The proxy's own answers (503 and the like) name no member: say what came instead.
-        var upstream = response.Headers.TryGetValues(LoadBalancer.Proxy.Forwarding.ProxyRequestHandler.UpstreamHeader, out var names)
+        // The proxy's own answers (503 and the like) name no server: say what came instead.
+        var upstream = response.Headers.TryGetValues(LoadBalancer.Proxy.Forwarding.ProxyRequestHandler.ServerNameHeader, out var names)
             ? names.Single()
             : $"none: {(int)response.StatusCode} {body}";
         return (response.StatusCode, Stopwatch.GetElapsedTime(started), upstream);

@@ -4,6 +4,7 @@ using LoadBalancer.Tests.Infrastructure;
 namespace LoadBalancer.Tests.Forwarding;
 
 /// <summary>Hop-by-hop and spoofable headers stop at the proxy (see docs/hardening.md, "Hop-by-hop and spoofable headers").</summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class HopByHopHeadersTests
 {
     [Theory]
@@ -13,7 +14,7 @@ public sealed class HopByHopHeadersTests
     public async Task Fields_the_clients_Connection_names_do_not_reach_the_server(string connection)
     {
         await using var backend = RecordingBackend.Start();
-        await using var proxy = await TestHost.StartProxyAsync(backend.Members, ProxySettings.WithoutProbes());
+        await using var proxy = await TestHost.StartProxyAsync(backend.Servers, ProxySettings.WithoutProbes());
 
         var response = await RawHttpClient.SendAsync(
             proxy.Address,
@@ -38,7 +39,7 @@ public sealed class HopByHopHeadersTests
         // middleware runs: the proxy never learns that X-Secret was named. This pins the limit the docs describe; when
         // Kestrel keeps the field, this fails and the docs' "Hop-by-hop and spoofable headers" section needs updating.
         await using var backend = RecordingBackend.Start();
-        await using var proxy = await TestHost.StartProxyAsync(backend.Members, ProxySettings.WithoutProbes());
+        await using var proxy = await TestHost.StartProxyAsync(backend.Servers, ProxySettings.WithoutProbes());
 
         await RawHttpClient.SendAsync(
             proxy.Address, $"GET /p HTTP/1.1\r\nHost: front.example\r\nConnection: {option}, X-Secret\r\nX-Secret: s\r\n\r\n");
@@ -50,7 +51,7 @@ public sealed class HopByHopHeadersTests
     public async Task Naming_the_proxys_own_headers_Host_or_the_framing_in_Connection_removes_none_of_them()
     {
         await using var backend = RecordingBackend.Start();
-        await using var proxy = await TestHost.StartProxyAsync(backend.Members, ProxySettings.WithoutProbes());
+        await using var proxy = await TestHost.StartProxyAsync(backend.Servers, ProxySettings.WithoutProbes());
 
         // The old trick: name X-Forwarded-For hop-by-hop so that a proxy drops it after setting it.
         await RawHttpClient.SendAsync(
@@ -70,28 +71,28 @@ public sealed class HopByHopHeadersTests
     public async Task A_clients_own_X_Upstream_Server_does_not_reach_the_server()
     {
         await using var backend = RecordingBackend.Start();
-        await using var proxy = await TestHost.StartProxyAsync(backend.Members, ProxySettings.WithoutProbes());
+        await using var proxy = await TestHost.StartProxyAsync(backend.Servers, ProxySettings.WithoutProbes());
 
         var response = await RawHttpClient.SendAsync(
-            proxy.Address, $"GET /p HTTP/1.1\r\nHost: front.example\r\n{ProxyRequestHandler.UpstreamHeader}: server9\r\nConnection: close\r\n\r\n");
+            proxy.Address, $"GET /p HTTP/1.1\r\nHost: front.example\r\n{ProxyRequestHandler.ServerNameHeader}: server9\r\nConnection: close\r\n\r\n");
 
-        Assert.Empty((await backend.NextRequestAsync()).Values(ProxyRequestHandler.UpstreamHeader));
-        Assert.Equal(["recorder"], response.Values(ProxyRequestHandler.UpstreamHeader));
+        Assert.Empty((await backend.NextRequestAsync()).Values(ProxyRequestHandler.ServerNameHeader));
+        Assert.Equal(["recorder"], response.Values(ProxyRequestHandler.ServerNameHeader));
     }
 
     [Fact]
     public async Task Fields_the_servers_Connection_names_and_its_own_X_Upstream_Server_do_not_reach_the_client()
     {
         await using var backend = RecordingBackend.Start(
-            $"Connection: X-Internal, keep-alive\r\nX-Internal: secret\r\nX-Public: p\r\n{ProxyRequestHandler.UpstreamHeader}: server9\r\n");
-        await using var proxy = await TestHost.StartProxyAsync(backend.Members, ProxySettings.WithoutProbes());
+            $"Connection: X-Internal, keep-alive\r\nX-Internal: secret\r\nX-Public: p\r\n{ProxyRequestHandler.ServerNameHeader}: server9\r\n");
+        await using var proxy = await TestHost.StartProxyAsync(backend.Servers, ProxySettings.WithoutProbes());
 
         var response = await RawHttpClient.SendAsync(proxy.Address, "GET /p HTTP/1.1\r\nHost: front.example\r\nConnection: close\r\n\r\n");
 
         Assert.Equal(200, response.StatusCode);
         Assert.Empty(response.Values("X-Internal"));
         Assert.Equal(["p"], response.Values("X-Public"));
-        Assert.Equal(["recorder"], response.Values(ProxyRequestHandler.UpstreamHeader));
+        Assert.Equal(["recorder"], response.Values(ProxyRequestHandler.ServerNameHeader));
         Assert.Equal(RecordingBackend.ResponseBody, response.BodyText);
     }
 }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Configuration;
 
 namespace LoadBalancer.Tests.Forwarding;
 
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public sealed class InlineSocketCompletionsTests
 {
     [Theory]

@@ -6,10 +6,11 @@ using Microsoft.AspNetCore.Http;
 
 namespace LoadBalancer.Tests.Forwarding;
 
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class ProxyForwardingTests
 {
     [Fact]
-    public async Task Requests_reach_the_ring_member_named_in_the_upstream_header()
+    public async Task Requests_reach_the_ring_server_named_in_the_upstream_header()
     {
         await using var cluster = await TestCluster.StartAsync(3);
         var proxy = cluster.Proxy;
@@ -19,7 +20,7 @@ public sealed class ProxyForwardingTests
         for (var id = 0; id < 300; id++)
         {
             var response = await client.GetAsync($"/home?id={id}");
-            var upstream = Assert.Single(response.Headers.GetValues(ProxyRequestHandler.UpstreamHeader));
+            var upstream = Assert.Single(response.Headers.GetValues(ProxyRequestHandler.ServerNameHeader));
             var body = await response.Content.ReadFromJsonAsync<JsonElement>();
 
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -27,7 +28,7 @@ public sealed class ProxyForwardingTests
             seen.Add(upstream);
 
             var again = await client.GetAsync($"/home?id={id}");
-            Assert.Equal(upstream, Assert.Single(again.Headers.GetValues(ProxyRequestHandler.UpstreamHeader)));
+            Assert.Equal(upstream, Assert.Single(again.Headers.GetValues(ProxyRequestHandler.ServerNameHeader)));
         }
 
         Assert.Equal(3, seen.Count);
@@ -59,7 +60,7 @@ public sealed class ProxyForwardingTests
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         Assert.Equal("created", await response.Content.ReadAsStringAsync());
         Assert.Equal("yes", Assert.Single(response.Headers.GetValues("X-Answer")));
-        Assert.Equal("echo", Assert.Single(response.Headers.GetValues(ProxyRequestHandler.UpstreamHeader)));
+        Assert.Equal("echo", Assert.Single(response.Headers.GetValues(ProxyRequestHandler.ServerNameHeader)));
         Assert.Equal("PUT /items/7.json?id=9&x=%20y hello {\"a\":1}", seen);
     }
 
@@ -123,7 +124,7 @@ public sealed class ProxyForwardingTests
                 request.Headers.Add("Cookie", $"theme=dark; session=s-{session}");
                 using var response = await client.SendAsync(request);
                 Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-                servers.Add(Assert.Single(response.Headers.GetValues(ProxyRequestHandler.UpstreamHeader)));
+                servers.Add(Assert.Single(response.Headers.GetValues(ProxyRequestHandler.ServerNameHeader)));
             }
 
             serversOfSessions.Add(Assert.Single(servers));

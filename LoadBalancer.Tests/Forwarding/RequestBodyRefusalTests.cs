@@ -17,6 +17,7 @@ namespace LoadBalancer.Tests.Forwarding;
 /// it is read gets a fixed, documented message (never .NET's exception text); a client that gives up on an upload is
 /// one log line without a stack trace.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class RequestBodyRefusalTests
 {
     [Theory]

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http;
 namespace LoadBalancer.Tests.Forwarding;
 
 /// <summary>Kestrel's limits from configuration apply to forwarded requests, and a request over them gets a JSON error.</summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class RequestLimitsTests
 {
     [Theory]

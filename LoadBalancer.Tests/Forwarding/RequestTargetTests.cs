@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http.Features;
 namespace LoadBalancer.Tests.Forwarding;
 
 /// <summary>The request target reaches the server as the client sent it (see docs/hardening.md, "The request target").</summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class RequestTargetTests
 {
     [Theory]
@@ -20,7 +21,7 @@ public sealed class RequestTargetTests
     public async Task The_request_target_reaches_the_server_as_the_client_sent_it(string target)
     {
         await using var backend = RecordingBackend.Start();
-        await using var proxy = await TestHost.StartProxyAsync(backend.Members, ProxySettings.WithoutProbes());
+        await using var proxy = await TestHost.StartProxyAsync(backend.Servers, ProxySettings.WithoutProbes());
 
         var response = await RawHttpClient.SendAsync(proxy.Address, $"GET {target} HTTP/1.1\r\nHost: front.example\r\nConnection: close\r\n\r\n");
 
@@ -37,7 +38,7 @@ public sealed class RequestTargetTests
             new Dictionary<string, string?> { ["Kestrel:EndpointDefaults:Protocols"] = "Http2" });
         await using var proxy = await TestHost.StartProxyAsync(
             new Dictionary<string, Uri> { ["h2c"] = backend.Address },
-            ProxySettings.WithoutProbes(("Forwarding:UpstreamProtocol", "Http2")));
+            ProxySettings.WithoutProbes(("Forwarding:ServerProtocol", "Http2")));
 
         var response = await RawHttpClient.SendAsync(proxy.Address, "GET /p/a%2Fb/../c?q=%2F HTTP/1.1\r\nHost: front.example\r\nConnection: close\r\n\r\n");
 
@@ -52,7 +53,7 @@ public sealed class RequestTargetTests
     public async Task An_absolute_form_target_reaches_the_server_in_origin_form_with_its_raw_path_and_query(string pathAndQuery, string expected)
     {
         await using var backend = RecordingBackend.Start();
-        await using var proxy = await TestHost.StartProxyAsync(backend.Members, ProxySettings.WithoutProbes());
+        await using var proxy = await TestHost.StartProxyAsync(backend.Servers, ProxySettings.WithoutProbes());
         var authority = proxy.Address.Authority;
 
         var response = await RawHttpClient.SendAsync(
@@ -68,7 +69,7 @@ public sealed class RequestTargetTests
     public async Task OPTIONS_asterisk_is_answered_501_with_a_json_error_instead_of_reaching_a_server_as_OPTIONS_slash()
     {
         await using var backend = RecordingBackend.Start();
-        await using var proxy = await TestHost.StartProxyAsync(backend.Members, ProxySettings.WithoutProbes());
+        await using var proxy = await TestHost.StartProxyAsync(backend.Servers, ProxySettings.WithoutProbes());
 
         var asterisk = await RawHttpClient.SendAsync(proxy.Address, "OPTIONS * HTTP/1.1\r\nHost: front.example\r\nConnection: close\r\n\r\n");
         // OPTIONS of a path is forwarded as it is; it is the first request the server sees, so the * never reached it.

@@ -10,17 +10,18 @@ using Microsoft.Extensions.Time.Testing;
 namespace LoadBalancer.Tests.Forwarding;
 
 /// <summary>The retry budget: when failures are everywhere, retries stop multiplying the servers' load.</summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class RetryBudgetTests
 {
     [Fact]
-    public async Task Past_the_budget_a_failed_attempt_goes_back_to_its_client_instead_of_to_another_member()
+    public async Task Past_the_budget_a_failed_attempt_goes_back_to_its_client_instead_of_to_another_server()
     {
-        // Every member hangs; the proxy's clock moves only once all attempts have arrived, so the count is exact.
+        // Every server hangs; the proxy's clock moves only once all attempts have arrived, so the count is exact.
         await using var backends = await HungBackends.StartAsync("a", "b", "c");
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var logs = new LogCollector();
         await using var proxy = await TestHost.StartProxyAsync(
-            backends.Members,
+            backends.Servers,
             WithoutProbes(("Retry:MaxAttempts", "2"), ("Retry:AttemptTimeout", "00:00:01"), ("Retry:TotalTimeout", "00:00:10"),
                 ("Retry:BudgetPercent", "20"), ("Retry:MinRetryConcurrency", "2")),
             services => services.AddSingleton<TimeProvider>(time).AddSingleton<ILoggerProvider>(logs));
@@ -82,7 +83,7 @@ public sealed class RetryBudgetTests
         using var response = await client.GetAsync($"/home?id={key}");
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("server1", ProxyProbe.UpstreamOf(response));
+        Assert.Equal("server1", ProxyProbe.ServerOf(response));
     }
 
     [Theory]

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Http;
 namespace LoadBalancer.Tests.Forwarding;
 
 /// <summary>The proxy terminates TLS from Kestrel's configuration and forwards in clear, saying the client used https.</summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class TlsTerminationTests : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("lb-tls-").FullName;

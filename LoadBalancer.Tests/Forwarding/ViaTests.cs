@@ -10,6 +10,7 @@ using System.Diagnostics.Metrics;
 namespace LoadBalancer.Tests.Forwarding;
 
 /// <summary>The proxy's Via entry and the loop check it makes possible (see docs/hardening.md, "Forwarding loops").</summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class ViaTests
 {
     [Theory]
@@ -27,7 +28,7 @@ public sealed class ViaTests
             settings["Forwarding:Via"] = pseudonym;
         }
 
-        await using var proxy = await TestHost.StartProxyAsync(backend.Members, settings);
+        await using var proxy = await TestHost.StartProxyAsync(backend.Servers, settings);
 
         var response = await RawHttpClient.SendAsync(proxy.Address, $"GET /p {version}\r\nHost: front.example\r\n{clientVia}Connection: close\r\n\r\n");
 
@@ -48,7 +49,7 @@ public sealed class ViaTests
     public async Task A_request_whose_Via_already_names_this_proxy_is_answered_508_instead_of_forwarded(string via, bool loop)
     {
         await using var backend = RecordingBackend.Start();
-        await using var proxy = await TestHost.StartProxyAsync(backend.Members, ProxySettings.WithoutProbes());
+        await using var proxy = await TestHost.StartProxyAsync(backend.Servers, ProxySettings.WithoutProbes());
 
         var response = await RawHttpClient.SendAsync(proxy.Address, $"GET /p HTTP/1.1\r\nHost: front.example\r\nVia: {via}\r\nConnection: close\r\n\r\n");
         var next = await RawHttpClient.SendAsync(proxy.Address, "GET /next HTTP/1.1\r\nHost: front.example\r\nConnection: close\r\n\r\n");
@@ -74,7 +75,7 @@ public sealed class ViaTests
     [Fact]
     public async Task A_loop_through_another_proxy_ends_at_the_first_proxy_seen_twice_with_508()
     {
-        // Front (loadbalancer) forwards to tier2, whose only member is front again.
+        // Front (loadbalancer) forwards to tier2, whose only server is front again.
         int frontPort = Ports.Free(), tier2Port = Ports.Free();
         await using var front = await TestHost.StartProxyAsync(
             new Dictionary<string, Uri> { ["tier2"] = new($"http://127.0.0.1:{tier2Port}/") },
@@ -90,7 +91,7 @@ public sealed class ViaTests
         Assert.Equal(HttpStatusCode.LoopDetected, response.StatusCode);
         Assert.Equal("<Error> Forwarding loop: the request already passed through this proxy (its Via names loadbalancer)", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("message").GetString());
         // The 508 came from front's second visit, relayed by tier2 and then by front.
-        Assert.Equal("tier2", response.Headers.GetValues(ProxyRequestHandler.UpstreamHeader).Single());
+        Assert.Equal("tier2", response.Headers.GetValues(ProxyRequestHandler.ServerNameHeader).Single());
     }
 
     [Fact]
@@ -99,7 +100,7 @@ public sealed class ViaTests
         await using var backend = RecordingBackend.Start();
         var logs = new LogCollector();
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var proxy = await TestHost.StartProxyAsync(backend.Members, ProxySettings.WithoutProbes(), services =>
+        await using var proxy = await TestHost.StartProxyAsync(backend.Servers, ProxySettings.WithoutProbes(), services =>
         {
             services.AddSingleton<TimeProvider>(time);
             services.AddSingleton<ILoggerProvider>(logs);
@@ -128,7 +129,7 @@ public sealed class ViaTests
     public async Task An_empty_Via_setting_sends_no_Via_and_checks_no_loops()
     {
         await using var backend = RecordingBackend.Start();
-        await using var proxy = await TestHost.StartProxyAsync(backend.Members, ProxySettings.WithoutProbes(("Forwarding:Via", "")));
+        await using var proxy = await TestHost.StartProxyAsync(backend.Servers, ProxySettings.WithoutProbes(("Forwarding:Via", "")));
 
         var response = await RawHttpClient.SendAsync(proxy.Address, "GET /p HTTP/1.1\r\nHost: front.example\r\nVia: 1.1 loadbalancer\r\nConnection: close\r\n\r\n");
         await RawHttpClient.SendAsync(proxy.Address, "GET /q HTTP/1.1\r\nHost: front.example\r\nConnection: close\r\n\r\n");

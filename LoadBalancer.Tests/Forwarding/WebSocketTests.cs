@@ -9,18 +9,19 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 namespace LoadBalancer.Tests.Forwarding;
 
-/// <summary>WebSockets pass through the proxy to the key's member, over HTTP/1.1 upgrades or HTTP/2 extended CONNECT.</summary>
+/// <summary>WebSockets pass through the proxy to the key's server, over HTTP/1.1 upgrades or HTTP/2 extended CONNECT.</summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class WebSocketTests
 {
     [Theory]
     [InlineData("Http1")]
     [InlineData("Http2")]
-    public async Task A_websocket_reaches_its_member_and_messages_flow_both_ways(string upstreamProtocol)
+    public async Task A_websocket_reaches_its_server_and_messages_flow_both_ways(string serverProtocol)
     {
         await using var backend = await TestHost.StartAsync(
             builder =>
             {
-                if (upstreamProtocol == "Http2")
+                if (serverProtocol == "Http2")
                 {
                     builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureEndpointDefaults(listen => listen.Protocols = HttpProtocols.Http2));
                 }
@@ -32,7 +33,7 @@ public sealed class WebSocketTests
             });
         await using var proxy = await TestHost.StartProxyAsync(
             new Dictionary<string, Uri> { ["ws"] = backend.Address },
-            new Dictionary<string, string?> { ["Forwarding:UpstreamProtocol"] = upstreamProtocol, ["Health:Enabled"] = "false" });
+            new Dictionary<string, string?> { ["Forwarding:ServerProtocol"] = serverProtocol, ["Health:Enabled"] = "false" });
         using var client = new ClientWebSocket();
         client.Options.CollectHttpResponseDetails = true;
         using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(30));
@@ -50,7 +51,7 @@ public sealed class WebSocketTests
         await client.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", patience.Token);
 
         Assert.Equal(HttpStatusCode.SwitchingProtocols, client.HttpStatusCode);
-        Assert.Equal("ws", Assert.Single(client.HttpResponseHeaders![ProxyRequestHandler.UpstreamHeader]));
+        Assert.Equal("ws", Assert.Single(client.HttpResponseHeaders![ProxyRequestHandler.ServerNameHeader]));
         Assert.Equal(["echo: hello", "echo: again"], replies);
         Assert.Equal(WebSocketState.Closed, client.State);
     }

@@ -17,7 +17,7 @@ public sealed class HungBackends : IAsyncDisposable
     }
 
     /// <summary>Name → address, for <see cref="TestHost.StartProxyAsync(IEnumerable{KeyValuePair{string, Uri}}, IDictionary{string, string?}?, Action{Microsoft.Extensions.DependencyInjection.IServiceCollection}?)"/>.</summary>
-    public Dictionary<string, Uri> Members => _hosts.ToDictionary(host => host.Key, host => host.Value.Address);
+    public Dictionary<string, Uri> Servers => _hosts.ToDictionary(host => host.Key, host => host.Value.Address);
 
     /// <summary>Starts one hung backend per name.</summary>
     public static async Task<HungBackends> StartAsync(params string[] names)

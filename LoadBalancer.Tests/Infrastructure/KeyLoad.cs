@@ -12,7 +12,7 @@ public sealed class KeyLoad : IAsyncDisposable
     public const int MaximumRequests = 400_000;
     public static readonly TimeSpan MaximumDuration = TimeSpan.FromMinutes(8);
 
-    private readonly ConcurrentQueue<(string Key, string Upstream)> _records = new();
+    private readonly ConcurrentQueue<(string Key, string Server)> _records = new();
     private readonly CancellationTokenSource _stop = new(MaximumDuration);
     private Task _task = Task.CompletedTask;
     private int _minimum;
@@ -37,7 +37,7 @@ public sealed class KeyLoad : IAsyncDisposable
         }
     }
 
-    public async Task<List<(string Key, string Upstream)>> StopAsync()
+    public async Task<List<(string Key, string Server)>> StopAsync()
     {
         await WaitForAsync(_minimum);
         await _stop.CancelAsync();
@@ -60,7 +60,7 @@ public sealed class KeyLoad : IAsyncDisposable
         {
             using var response = await client.GetAsync($"/home?id={key}", ct);
             response.EnsureSuccessStatusCode();
-            owners[key] = ProxyProbe.UpstreamOf(response);
+            owners[key] = ProxyProbe.ServerOf(response);
         });
         return new Dictionary<string, string>(owners);
     }
@@ -95,7 +95,7 @@ public sealed class KeyLoad : IAsyncDisposable
                 using var response = await client.GetAsync($"/home?id={key}", _stop.Token);
                 if (response.StatusCode == HttpStatusCode.OK)
                 {
-                    _records.Enqueue((key, ProxyProbe.UpstreamOf(response)));
+                    _records.Enqueue((key, ProxyProbe.ServerOf(response)));
                 }
                 else
                 {

@@ -11,7 +11,7 @@ internal static class Owners
         {
             using var response = await client.GetAsync($"/home?id={prefix}{id}", ct);
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            owners[id] = Assert.Single(response.Headers.GetValues(LoadBalancer.Proxy.Forwarding.ProxyRequestHandler.UpstreamHeader));
+            owners[id] = Assert.Single(response.Headers.GetValues(LoadBalancer.Proxy.Forwarding.ProxyRequestHandler.ServerNameHeader));
         });
         return owners;
     }

@@ -34,12 +34,12 @@ public sealed class ProxyProcess : IAsyncDisposable
 
     /// <summary>
     /// Starts the proxy under bash's <c>ulimit -n</c> (soft and hard descriptor limits, or the soft one alone when
-    /// <paramref name="hardLimit"/> is given) with <paramref name="members"/> and <paramref name="settings"/> as
+    /// <paramref name="hardLimit"/> is given) with <paramref name="servers"/> and <paramref name="settings"/> as
     /// environment, in a directory of its own holding the proxy's appsettings.json; returns once it answers /health.
     /// </summary>
     public static async Task<ProxyProcess> StartAsync(
         int descriptorLimit,
-        IEnumerable<KeyValuePair<string, Uri>> members,
+        IEnumerable<KeyValuePair<string, Uri>> servers,
         IDictionary<string, string>? settings = null,
         int? hardLimit = null)
     {
@@ -56,9 +56,9 @@ public sealed class ProxyProcess : IAsyncDisposable
             UseShellExecute = false,
         };
         start.Environment["ASPNETCORE_URLS"] = address.ToString().TrimEnd('/');
-        foreach (var (name, member) in members)
+        foreach (var (name, server) in servers)
         {
-            start.Environment[$"Services__{name}__http__0"] = member.ToString();
+            start.Environment[$"Services__{name}__http__0"] = server.ToString();
         }
 
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())

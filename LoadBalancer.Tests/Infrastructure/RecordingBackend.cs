@@ -35,8 +35,8 @@ public sealed class RecordingBackend : IAsyncDisposable
     /// <summary>Where it listens.</summary>
     public Uri Address { get; }
 
-    /// <summary>The backend as the proxy's only member, named <c>recorder</c>.</summary>
-    public Dictionary<string, Uri> Members => new() { ["recorder"] = Address };
+    /// <summary>The backend as the proxy's only server, named <c>recorder</c>.</summary>
+    public Dictionary<string, Uri> Servers => new() { ["recorder"] = Address };
 
     /// <summary>Whether a request arrived that no <see cref="NextRequestAsync"/> has taken yet.</summary>
     public bool HasUnreadRequest => _requests.Reader.TryPeek(out _);

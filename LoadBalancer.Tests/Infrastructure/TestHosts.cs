@@ -82,14 +82,14 @@ public sealed class TestHost(WebApplication app, Uri address) : IAsyncDisposable
         app => app.Run(handler),
         settings);
 
-    /// <summary>Starts the proxy with members <paramref name="members"/> (name → address) and extra settings.</summary>
+    /// <summary>Starts the proxy with servers <paramref name="servers"/> (name → address) and extra settings.</summary>
     public static Task<TestHost> StartProxyAsync(
-        IEnumerable<KeyValuePair<string, Uri>> members,
+        IEnumerable<KeyValuePair<string, Uri>> servers,
         IDictionary<string, string?>? settings = null,
         Action<IServiceCollection>? services = null)
     {
         var all = new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>());
-        foreach (var (name, address) in members)
+        foreach (var (name, address) in servers)
         {
             all[$"Services:{name}:http:0"] = address.ToString();
         }
@@ -102,7 +102,7 @@ public sealed class TestHost(WebApplication app, Uri address) : IAsyncDisposable
             },
             app =>
             {
-                app.MapHealthChecks("/health", LoadBalancer.Proxy.Health.UpstreamHealthCheck.EndpointOptions);
+                app.MapHealthChecks("/health", LoadBalancer.Proxy.Health.ProxyHealthCheck.EndpointOptions);
                 app.MapLoadBalancerProxy();
             },
             all,

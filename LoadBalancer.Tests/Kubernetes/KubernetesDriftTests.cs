@@ -1,6 +1,8 @@
+using LoadBalancer.Tests.Infrastructure;
 namespace LoadBalancer.Tests.Kubernetes;
 
 /// <summary>The committed deploy/kubernetes folder stays what the AppHost's manifest derives.</summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class KubernetesDriftTests
 {
     [Fact]

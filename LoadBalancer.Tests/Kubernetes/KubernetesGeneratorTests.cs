@@ -1,3 +1,4 @@
+using LoadBalancer.Tests.Infrastructure;
 using System.Text;
 using LoadBalancer.ComposeGen.Compose;
 using LoadBalancer.ComposeGen.Kubernetes;
@@ -7,6 +8,7 @@ using YamlDotNet.RepresentationModel;
 namespace LoadBalancer.Tests.Kubernetes;
 
 /// <summary>The manifest → Kubernetes mapping on small hand-written manifests (workloads, environment, RBAC, refusals).</summary>
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public sealed class KubernetesGeneratorTests
 {
     private const string Servers = """

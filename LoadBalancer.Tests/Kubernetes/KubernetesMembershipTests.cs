@@ -10,6 +10,7 @@ namespace LoadBalancer.Tests.Kubernetes;
 /// the servers' Service, one per real server on 127.0.0.1 (slices may differ in port), become the ring; changes arrive
 /// by the watch; an expired watch and a lost API are survived.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class KubernetesMembershipTests : IAsyncLifetime
 {
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(20);
@@ -153,7 +154,7 @@ public sealed class KubernetesMembershipTests : IAsyncLifetime
         _api.SetSlice($"server-{ordinal}", "server", "http", _servers[ordinal].Address.Port, ($"server-{ordinal}", ready));
 
     private IReadOnlyList<string> Members() =>
-        _proxy.App.Services.GetRequiredService<MembershipManager>().CurrentMembers.Order(StringComparer.Ordinal).ToList();
+        _proxy.App.Services.GetRequiredService<MembershipManager>().CurrentServers.Order(StringComparer.Ordinal).ToList();
 
     private async Task<JsonElement> HealthAsync()
     {

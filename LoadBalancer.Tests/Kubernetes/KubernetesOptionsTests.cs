@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 namespace LoadBalancer.Tests.Kubernetes;
 
 /// <summary>Bad Kubernetes settings stop the proxy at start with a message naming the setting.</summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class KubernetesOptionsTests
 {
     [Fact]

@@ -1,3 +1,4 @@
+using LoadBalancer.Tests.Infrastructure;
 using k8s;
 using k8s.Models;
 
@@ -8,6 +9,7 @@ namespace LoadBalancer.Tests.Kubernetes;
 /// reads back into the official client's typed models with unknown fields refused (the CI step checks the OpenAPI
 /// schemas: scripts/validate-kubernetes.sh).
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class KustomizeRenderTests
 {
     [KubectlFact]

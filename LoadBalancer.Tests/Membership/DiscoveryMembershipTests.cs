@@ -1,4 +1,5 @@
 using LoadBalancer.Proxy;
+using LoadBalancer.Proxy.Balancing;
 using LoadBalancer.Proxy.Forwarding;
 using LoadBalancer.Proxy.Membership;
 using LoadBalancer.Tests.Infrastructure;
@@ -7,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace LoadBalancer.Tests.Membership;
 
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class DiscoveryMembershipTests : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("lb-discovery-").FullName;
@@ -24,18 +26,18 @@ public sealed class DiscoveryMembershipTests : IDisposable
         File.Move(temp, SettingsPath, overwrite: true);
     }
 
-    private static string[] Members(TestHost proxy) =>
-        proxy.App.Services.GetRequiredService<RingState>().Current!.Table.Members.Select(m => m.Name).ToArray();
+    private static string[] Servers(TestHost proxy) =>
+        proxy.App.Services.GetRequiredService<TableState>().Current!.Table.Servers.Select(m => m.Name).ToArray();
 
-    private static async Task WaitForMembersAsync(TestHost proxy, params string[] expected)
+    private static async Task WaitForServersAsync(TestHost proxy, params string[] expected)
     {
         // Bounded wait for the file watcher and the resolver; the assertion is on membership, not on time.
-        for (var i = 0; i < 150 && !Members(proxy).SequenceEqual(expected); i++)
+        for (var i = 0; i < 150 && !Servers(proxy).SequenceEqual(expected); i++)
         {
             await Task.Delay(100);
         }
 
-        Assert.Equal(expected, Members(proxy));
+        Assert.Equal(expected, Servers(proxy));
     }
 
     [Fact]
@@ -54,25 +56,25 @@ public sealed class DiscoveryMembershipTests : IDisposable
             app => app.MapLoadBalancerProxy(),
             appSettings: TestHost.ProxyAppSettings);
         using var client = proxy.CreateClient();
-        Assert.Equal(["server1"], Members(proxy));
+        Assert.Equal(["server1"], Servers(proxy));
 
         // A server appears in discovery: it joins the ring and takes its share of keys.
         WriteServices(("server1", s1), ("server2", s2));
-        await WaitForMembersAsync(proxy, "server1", "server2");
+        await WaitForServersAsync(proxy, "server1", "server2");
         var owners = new HashSet<string>();
         for (var id = 0; id < 200; id++)
         {
             using var response = await client.GetAsync($"/home?id={id}");
-            owners.Add(Assert.Single(response.Headers.GetValues(ProxyRequestHandler.UpstreamHeader)));
+            owners.Add(Assert.Single(response.Headers.GetValues(ProxyRequestHandler.ServerNameHeader)));
         }
 
         Assert.Equal(["server1", "server2"], owners.Order());
 
         // It disappears again: only server2's keys move, all to server1.
         WriteServices(("server1", s1));
-        await WaitForMembersAsync(proxy, "server1");
+        await WaitForServersAsync(proxy, "server1");
         using var last = await client.GetAsync("/home?id=1");
-        Assert.Equal("server1", Assert.Single(last.Headers.GetValues(ProxyRequestHandler.UpstreamHeader)));
+        Assert.Equal("server1", Assert.Single(last.Headers.GetValues(ProxyRequestHandler.ServerNameHeader)));
     }
 
     [Fact]
@@ -90,7 +92,7 @@ public sealed class DiscoveryMembershipTests : IDisposable
             });
         using var client = proxy.CreateClient();
 
-        Assert.Equal(named.Address, ProxyProbe.Member(proxy, "server1").Address);
+        Assert.Equal(named.Address, ProxyProbe.Server(proxy, "server1").Address);
         var body = await client.GetFromJsonAsync<System.Text.Json.JsonElement>("/home?id=1");
         Assert.Equal("Hello from Server: named", body.GetProperty("message").GetString());
     }

@@ -8,7 +8,7 @@ namespace LoadBalancer.Tests.Provisioning;
 /// The proxy with an engine that runs its servers (Provisioning:Engine): membership is the engine's list, so proxy
 /// replicas agree; /add and /rm start and stop servers through it; a start the engine gives up changes nothing.
 /// </summary>
-[Trait("Category", "Integration")]
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class ProvisioningTests
 {
     private const int Ids = 1000;

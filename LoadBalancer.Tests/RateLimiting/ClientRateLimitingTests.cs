@@ -4,6 +4,7 @@ using LoadBalancer.Tests.Infrastructure;
 
 namespace LoadBalancer.Tests.RateLimiting;
 
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class ClientRateLimitingTests
 {
     // A minute's period: the bucket cannot refill while the test runs, however slow the machine.
@@ -37,7 +38,7 @@ public sealed class ClientRateLimitingTests
 
         Assert.Equal(HttpStatusCode.TooManyRequests, response.StatusCode);
         Assert.InRange(response.Headers.RetryAfter!.Delta!.Value, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(1));
-        Assert.False(response.Headers.Contains(ProxyRequestHandler.UpstreamHeader));
+        Assert.False(response.Headers.Contains(ProxyRequestHandler.ServerNameHeader));
         var body = await response.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal("<Error> Too many requests from 127.0.0.1: the limit is 5 per 60 s", body.GetProperty("message").GetString());
         Assert.Equal("failure", body.GetProperty("status").GetString());

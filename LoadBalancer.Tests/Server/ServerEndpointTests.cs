@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 
 namespace LoadBalancer.Tests.Server;
 
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class ServerEndpointTests
 {
     [Fact]

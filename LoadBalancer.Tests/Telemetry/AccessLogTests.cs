@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 
 namespace LoadBalancer.Tests.Telemetry;
 
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class AccessLogTests : IAsyncDisposable
 {
     private const string EntryStart = "Request and Response:";
@@ -28,7 +29,7 @@ public sealed class AccessLogTests : IAsyncDisposable
     }
 
     [Fact]
-    public async Task With_the_access_log_on_each_request_is_one_entry_naming_client_request_status_and_member()
+    public async Task With_the_access_log_on_each_request_is_one_entry_naming_client_request_status_and_server()
     {
         using var client = await StartAsync(new() { ["Telemetry:AccessLog"] = "true" });
 
@@ -45,7 +46,7 @@ public sealed class AccessLogTests : IAsyncDisposable
         var entries = _logs.Messages.Where(m => m.StartsWith(EntryStart, StringComparison.Ordinal)).ToList();
         Assert.Equal(2, entries.Count);
         Assert.All(
-            ["ClientAddress: 127.0.0.1", "Method: GET", "Protocol: HTTP/1.1", "Path: /home", "StatusCode: 200", "Upstream: server1", "Duration: "],
+            ["ClientAddress: 127.0.0.1", "Method: GET", "Protocol: HTTP/1.1", "Path: /home", "StatusCode: 200", "BackendServer: server1", "Duration: "],
             field => Assert.Contains(field, entries[0], StringComparison.Ordinal));
         Assert.Contains("Path: /nowhere", entries[1], StringComparison.Ordinal);
         Assert.Contains("StatusCode: 400", entries[1], StringComparison.Ordinal);

@@ -3,13 +3,14 @@ using LoadBalancer.Tests.Infrastructure;
 
 namespace LoadBalancer.Tests.Telemetry;
 
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class PrometheusEndpointTests
 {
     [Fact]
-    public async Task The_scrape_endpoint_serves_the_proxys_metrics_per_member_in_prometheus_text()
+    public async Task The_scrape_endpoint_serves_the_proxys_metrics_per_server_in_prometheus_text()
     {
         await using var server = await TestHost.StartServerAsync("1");
-        // A member name no other test uses: the exporter listens to every meter named LoadBalancer.Proxy in the
+        // A server name no other test uses: the exporter listens to every meter named LoadBalancer.Proxy in the
         // process, and other tests' proxies run beside this one (in production a process holds one proxy).
         await using var proxy = await TestHost.StartProxyAsync(
             [KeyValuePair.Create("scraped1", server.Address)],
@@ -26,9 +27,9 @@ public sealed class PrometheusEndpointTests
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.StartsWith("text/plain", response.Content.Headers.ContentType!.MediaType, StringComparison.Ordinal);
-        Assert.False(response.Headers.Contains(ProxyRequestHandler.UpstreamHeader)); // served by the proxy, not forwarded
-        Assert.Contains("\nloadbalancer_upstream_requests_total{otel_scope_name=\"LoadBalancer.Proxy\",loadbalancer_member=\"scraped1\",loadbalancer_outcome=\"success\"} 5\n", text, StringComparison.Ordinal);
-        Assert.Contains("\nloadbalancer_upstream_available{otel_scope_name=\"LoadBalancer.Proxy\",loadbalancer_member=\"scraped1\"} 1\n", text, StringComparison.Ordinal);
+        Assert.False(response.Headers.Contains(ProxyRequestHandler.ServerNameHeader)); // served by the proxy, not forwarded
+        Assert.Contains("\nloadbalancer_server_requests_total{otel_scope_name=\"LoadBalancer.Proxy\",loadbalancer_outcome=\"success\",loadbalancer_server_name=\"scraped1\"} 5\n", text, StringComparison.Ordinal);
+        Assert.Contains("\nloadbalancer_server_available{otel_scope_name=\"LoadBalancer.Proxy\",loadbalancer_server_name=\"scraped1\"} 1\n", text, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -41,7 +42,7 @@ public sealed class PrometheusEndpointTests
         using var response = await client.GetAsync("/metrics");
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode); // the server's answer to a path it does not have
-        Assert.Equal("server1", ProxyProbe.UpstreamOf(response));
+        Assert.Equal("server1", ProxyProbe.ServerOf(response));
     }
 
     [Fact]

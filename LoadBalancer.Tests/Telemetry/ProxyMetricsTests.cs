@@ -1,20 +1,21 @@
 using System.Diagnostics.Metrics;
 using System.Text.Json;
+using LoadBalancer.Proxy.Balancing;
 using LoadBalancer.Proxy.Forwarding;
 using LoadBalancer.Proxy.Membership;
-using LoadBalancer.Proxy.Ring;
 using LoadBalancer.Proxy.Telemetry;
 using LoadBalancer.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace LoadBalancer.Tests.Telemetry;
 
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class ProxyMetricsTests
 {
     [Fact]
-    public async Task Requests_per_member_in_the_meter_match_what_each_server_answered()
+    public async Task Requests_per_server_in_the_meter_match_what_each_server_answered()
     {
-        var (proxy, servers) = await TelemetryTestKit.StartAsync(3);
+        var (proxy, hosts) = await TelemetryTestKit.StartAsync(3);
         await using var _ = proxy;
         try
         {
@@ -31,37 +32,37 @@ public sealed class ProxyMetricsTests
                 answered[server] = answered.GetValueOrDefault(server) + 1;
             }
 
-            var counted = recorder.Of("loadbalancer.upstream.requests")
-                .GroupBy(m => (string)m.Tags[ProxyTelemetry.MemberAttribute]!)
+            var counted = recorder.Of("loadbalancer.server.requests")
+                .GroupBy(m => (string)m.Tags[ProxyTelemetry.ServerAttribute]!)
                 .ToDictionary(g => g.Key, g => g.Sum(m => m.Value));
             Assert.Equal(3, answered.Count);
             Assert.Equal(answered.OrderBy(p => p.Key).Select(p => (p.Key, (double)p.Value)), counted.OrderBy(p => p.Key).Select(p => (p.Key, p.Value)));
-            Assert.All(recorder.Of("loadbalancer.upstream.requests"), m => Assert.Equal("success", m.Tags[ProxyTelemetry.OutcomeAttribute]));
+            Assert.All(recorder.Of("loadbalancer.server.requests"), m => Assert.Equal("success", m.Tags[ProxyTelemetry.OutcomeAttribute]));
 
-            var durations = recorder.Of("loadbalancer.upstream.duration");
+            var durations = recorder.Of("loadbalancer.server.duration");
             Assert.Equal(300, durations.Length);
             Assert.All(durations, d => Assert.InRange(d.Value, 0, 60));
 
-            // The ring's own count agrees: Upstream.Served, as /ring reports it.
-            var members = proxy.App.Services.GetRequiredService<RingState>().Current!.Table.Members;
-            Assert.All(members, m => Assert.Equal(answered[m.Name], m.Served));
+            // The ring's own count agrees: BackendServer.Served, as /ring reports it.
+            var servers = proxy.App.Services.GetRequiredService<TableState>().Current!.Table.Servers;
+            Assert.All(servers, m => Assert.Equal(answered[m.Name], m.Served));
 
             recorder.RecordObservable();
-            var states = recorder.Of("loadbalancer.ring.members").ToDictionary(m => (string)m.Tags[ProxyTelemetry.MemberStateAttribute]!, m => m.Value);
+            var states = recorder.Of("loadbalancer.ring.servers").ToDictionary(m => (string)m.Tags[ProxyTelemetry.ServerStateAttribute]!, m => m.Value);
             Assert.Equal(3, states["healthy"]);
             Assert.Equal(0, states["unavailable"]);
         }
         finally
         {
-            foreach (var server in servers)
+            foreach (var host in hosts)
             {
-                await server.DisposeAsync();
+                await host.DisposeAsync();
             }
         }
     }
 
     [Fact]
-    public async Task A_refused_attempt_and_a_request_without_members_are_counted_by_outcome()
+    public async Task A_refused_attempt_and_a_request_without_servers_are_counted_by_outcome()
     {
         await using var proxy = await TestHost.StartProxyAsync([KeyValuePair.Create("server1", new Uri("http://127.0.0.1:9/"))]);
         using var recorder = new TelemetryTestKit.Recorder(proxy.App.Services.GetRequiredService<IMeterFactory>());
@@ -69,50 +70,69 @@ public sealed class ProxyMetricsTests
 
         using (var refused = await client.GetAsync("/home?id=1"))
         {
-            // Nothing reached a member: as good as no server (failover's answer).
+            // Nothing reached a server: as good as no server (failover's answer).
             Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
         }
 
-        var member = proxy.App.Services.GetRequiredService<RingState>().Current!.Table.Members.Single();
-        member.SetUnavailable(UnavailableReasons.HealthProbe, true);
+        var server = proxy.App.Services.GetRequiredService<TableState>().Current!.Table.Servers.Single();
+        server.SetUnavailable(UnavailableReasons.HealthProbe, true);
         using (var none = await client.GetAsync("/home?id=1"))
         {
             Assert.Equal(HttpStatusCode.ServiceUnavailable, none.StatusCode);
         }
 
-        var requests = recorder.Of("loadbalancer.upstream.requests");
+        var requests = recorder.Of("loadbalancer.server.requests");
         Assert.Equal(2, requests.Length);
         Assert.Equal("connection_failed", requests[0].Tags[ProxyTelemetry.OutcomeAttribute]);
-        Assert.Equal("server1", requests[0].Tags[ProxyTelemetry.MemberAttribute]);
+        Assert.Equal("server1", requests[0].Tags[ProxyTelemetry.ServerAttribute]);
         Assert.Equal("no_server", requests[1].Tags[ProxyTelemetry.OutcomeAttribute]);
-        Assert.False(requests[1].Tags.ContainsKey(ProxyTelemetry.MemberAttribute));
+        Assert.False(requests[1].Tags.ContainsKey(ProxyTelemetry.ServerAttribute));
 
         recorder.RecordObservable();
-        var states = recorder.Of("loadbalancer.ring.members").ToDictionary(m => (string)m.Tags[ProxyTelemetry.MemberStateAttribute]!, m => m.Value);
+        var states = recorder.Of("loadbalancer.ring.servers").ToDictionary(m => (string)m.Tags[ProxyTelemetry.ServerStateAttribute]!, m => m.Value);
         Assert.Equal(0, states["healthy"]);
         Assert.Equal(1, states["unavailable"]);
     }
 
     [Fact]
-    public void Adding_a_fourth_member_remaps_about_a_quarter_of_the_keys_and_removing_it_moves_them_back()
+    public async Task Every_retry_is_counted_once_with_the_failed_attempts_kind()
     {
-        var ring = new RingState();
+        // Three servers that refuse connections, three attempts: two retries, each after a connection_failed attempt.
+        await using var proxy = await TestHost.StartProxyAsync(
+            Enumerable.Range(1, 3).Select(i => KeyValuePair.Create($"server{i}", new Uri($"http://127.0.0.1:{Ports.Free()}/"))).ToArray(),
+            ProxySettings.WithoutProbes());
+        using var recorder = new TelemetryTestKit.Recorder(proxy.App.Services.GetRequiredService<IMeterFactory>());
+        using var client = proxy.CreateClient();
+
+        using var response = await client.GetAsync("/home?id=retried");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal(3, recorder.Of("loadbalancer.server.requests").Length);
+        var retries = recorder.Of("loadbalancer.retries");
+        Assert.Equal(2, retries.Sum(r => r.Value));
+        Assert.All(retries, r => Assert.Equal("connection_failed", r.Tags[ProxyTelemetry.RetryReasonAttribute]));
+    }
+
+    [Fact]
+    public void Adding_a_fourth_server_remaps_about_a_quarter_of_the_keys_and_removing_it_moves_them_back()
+    {
+        var ring = new TableState();
         var (telemetry, meters, provider) = TelemetryTestKit.CreateTelemetry(ring);
         using var _ = provider;
         using var __ = telemetry;
         using var recorder = new TelemetryTestKit.Recorder(meters);
-        var members = Enumerable.Range(1, 4).Select(i => TelemetryTestKit.Member($"server{i}", 1000 + i)).ToArray();
+        var servers = Enumerable.Range(1, 4).Select(i => TelemetryTestKit.Server($"server{i}", 1000 + i)).ToArray();
 
-        ring.Publish(TelemetryTestKit.Snapshot(1, members[..3]));
+        ring.Publish(TelemetryTestKit.Snapshot(1, servers[..3]));
         Assert.Null(telemetry.LastRemap);
 
-        ring.Publish(TelemetryTestKit.Snapshot(2, members));
+        ring.Publish(TelemetryTestKit.Snapshot(2, servers));
         var added = telemetry.LastRemap!;
         Assert.Equal((1, 2), (added.From, added.To));
-        // Consistent hashing moves only the new member's share (1/4 ± the ring's imbalance at 160 points), never most keys.
+        // Consistent hashing moves only the new server's share (1/4 ± the ring's imbalance at 160 points), never most keys.
         Assert.InRange(added.Share, 0.15, 0.35);
 
-        ring.Publish(TelemetryTestKit.Snapshot(3, members[..3]));
+        ring.Publish(TelemetryTestKit.Snapshot(3, servers[..3]));
         // The same keys move back: the share is the same figure.
         Assert.Equal(added.Share, telemetry.LastRemap!.Share, precision: 10);
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using LoadBalancer.Proxy;
+using LoadBalancer.Proxy.Balancing;
 using LoadBalancer.Proxy.Forwarding;
 using LoadBalancer.Proxy.Hashing;
 using LoadBalancer.Proxy.Membership;
@@ -13,6 +14,7 @@ using OpenTelemetry.Trace;
 
 namespace LoadBalancer.Tests.Telemetry;
 
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class ProxyTracingTests
 {
     private static readonly TimeSpan ExportWait = TimeSpan.FromSeconds(30);
@@ -38,7 +40,7 @@ public sealed class ProxyTracingTests
 
             using var _response = response;
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            var upstream = Assert.Single(response.Headers.GetValues(ProxyRequestHandler.UpstreamHeader));
+            var upstream = Assert.Single(response.Headers.GetValues(ProxyRequestHandler.ServerNameHeader));
 
             // Spans are exported when they stop, some after the response reached us: wait for the server's.
             var spans = await WaitForSpansAsync(exported, traceId, s => s.Count(a => a.Kind == ActivityKind.Server) >= 2 &&
@@ -54,17 +56,17 @@ public sealed class ProxyTracingTests
             var expectedHash = new XxHash3Function().HashKey("trace-me").ToString("x16", CultureInfo.InvariantCulture);
             Assert.Equal(expectedHash, proxySpan.GetTagItem(ProxyTelemetry.KeyHashAttribute));
             Assert.Null(proxySpan.GetTagItem(ProxyTelemetry.RoutingKeyAttribute));
-            Assert.Equal(upstream, proxySpan.GetTagItem(ProxyTelemetry.MemberAttribute));
+            Assert.Equal(upstream, proxySpan.GetTagItem(ProxyTelemetry.ServerAttribute));
             Assert.Equal(1, proxySpan.GetTagItem(ProxyTelemetry.AttemptAttribute));
             Assert.Equal(ActivityStatusCode.Unset, proxySpan.Status);
 
-            var member = servers[int.Parse(upstream["server".Length..], CultureInfo.InvariantCulture) - 1];
+            var server = servers[int.Parse(upstream["server".Length..], CultureInfo.InvariantCulture) - 1];
 
             // One attempt that succeeded: no attempt span; YARP's HttpClient span is the proxy span's child, and the
             // chosen server's span descends from it.
             Assert.DoesNotContain(spans, a => a.OperationName == ProxyTelemetry.AttemptActivityName);
             var upstreamCall = Assert.Single(spans, a => a.Kind == ActivityKind.Client && a.ParentSpanId == proxySpan.SpanId);
-            Assert.Equal(member.Address.Port, upstreamCall.GetTagItem("server.port"));
+            Assert.Equal(server.Address.Port, upstreamCall.GetTagItem("server.port"));
             var serverSpan = Assert.Single(spans, a => a.Kind == ActivityKind.Server && a != proxyServer);
             Assert.Equal(upstreamCall.SpanId, serverSpan.ParentSpanId);
             Assert.Contains(proxySpan.SpanId, Ancestors(serverSpan, byId));
@@ -79,12 +81,12 @@ public sealed class ProxyTracingTests
     }
 
     [Fact]
-    public async Task A_request_no_member_can_take_is_traced_as_an_error_without_attempts()
+    public async Task A_request_no_server_can_take_is_traced_as_an_error_without_attempts()
     {
         var exported = new List<Activity>();
-        await using var proxy = await TestHostsWithoutMembersAsync(exported);
-        var member = proxy.App.Services.GetRequiredService<RingState>().Current!.Table.Members.Single();
-        member.SetUnavailable(Proxy.Ring.UnavailableReasons.HealthProbe, true);
+        await using var proxy = await TestHostsWithoutServersAsync(exported);
+        var server = proxy.App.Services.GetRequiredService<TableState>().Current!.Table.Servers.Single();
+        server.SetUnavailable(Proxy.Balancing.UnavailableReasons.HealthProbe, true);
 
         using var client = proxy.CreateClient();
         ActivityTraceId traceId;
@@ -112,9 +114,9 @@ public sealed class ProxyTracingTests
         await using var proxy = await TestHost.StartProxyAsync(
             [KeyValuePair.Create("server1", new Uri("http://127.0.0.1:9/")), KeyValuePair.Create("server2", live.Address)],
             services: TelemetryTestKit.TraceInto(exported));
-        var snapshot = proxy.App.Services.GetRequiredService<RingState>().Current!;
+        var snapshot = proxy.App.Services.GetRequiredService<TableState>().Current!;
         var key = Enumerable.Range(0, 1000).Select(i => $"retry-{i}")
-            .First(k => snapshot.Table.Members[snapshot.Table.Pick(snapshot.Hash.HashKey(k), [])].Name == "server1");
+            .First(k => snapshot.Table.Servers[snapshot.Table.Pick(snapshot.Hash.HashKey(k), [])].Name == "server1");
 
         using var client = proxy.CreateClient();
         ActivityTraceId traceId;
@@ -123,12 +125,12 @@ public sealed class ProxyTracingTests
             traceId = root.TraceId;
             using var response = await client.GetAsync($"/home?id={key}");
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            Assert.Equal("server2", Assert.Single(response.Headers.GetValues(ProxyRequestHandler.UpstreamHeader)));
+            Assert.Equal("server2", Assert.Single(response.Headers.GetValues(ProxyRequestHandler.ServerNameHeader)));
         }
 
         var spans = await WaitForSpansAsync(exported, traceId, s => s.Any(IsRequestSpan));
         var proxySpan = Assert.Single(spans, IsRequestSpan);
-        Assert.Equal("server2", proxySpan.GetTagItem(ProxyTelemetry.MemberAttribute));
+        Assert.Equal("server2", proxySpan.GetTagItem(ProxyTelemetry.ServerAttribute));
         Assert.Equal(2, proxySpan.GetTagItem(ProxyTelemetry.AttemptAttribute));
         Assert.Equal(ActivityStatusCode.Unset, proxySpan.Status);
 
@@ -137,12 +139,12 @@ public sealed class ProxyTracingTests
         Assert.Equal(2, attempts.Length);
         Assert.All(attempts, a => Assert.Equal(proxySpan.SpanId, a.ParentSpanId));
 
-        Assert.Equal("server1", attempts[0].GetTagItem(ProxyTelemetry.MemberAttribute));
+        Assert.Equal("server1", attempts[0].GetTagItem(ProxyTelemetry.ServerAttribute));
         Assert.Equal(ActivityStatusCode.Error, attempts[0].Status);
         Assert.Equal("connection_failed", attempts[0].GetTagItem("error.type"));
         Assert.Null(attempts[0].GetTagItem(ProxyTelemetry.RetryReasonAttribute));
 
-        Assert.Equal("server2", attempts[1].GetTagItem(ProxyTelemetry.MemberAttribute));
+        Assert.Equal("server2", attempts[1].GetTagItem(ProxyTelemetry.ServerAttribute));
         Assert.Equal("connection_failed", attempts[1].GetTagItem(ProxyTelemetry.RetryReasonAttribute));
         Assert.Equal(1, attempts[1].GetTagItem("http.request.resend_count"));
         Assert.Equal(200, attempts[1].GetTagItem("http.response.status_code"));
@@ -159,7 +161,7 @@ public sealed class ProxyTracingTests
     [Fact]
     public void The_raw_routing_key_is_recorded_only_when_configured()
     {
-        var ring = new RingState();
+        var ring = new TableState();
         using var provider = new ServiceCollection().AddMetrics().BuildServiceProvider();
         foreach (var include in new[] { false, true })
         {
@@ -200,7 +202,7 @@ public sealed class ProxyTracingTests
         Assert.Equal(new XxHash3Function().HashKey("user 42").ToString("x16", CultureInfo.InvariantCulture), proxySpan.GetTagItem(ProxyTelemetry.KeyHashAttribute));
     }
 
-    private static async Task<TestHost> TestHostsWithoutMembersAsync(List<Activity> exported) =>
+    private static async Task<TestHost> TestHostsWithoutServersAsync(List<Activity> exported) =>
         await TestHost.StartProxyAsync(
             [KeyValuePair.Create("server1", new Uri("http://127.0.0.1:9/"))],
             services: TelemetryTestKit.TraceInto(exported));

@@ -1,19 +1,20 @@
 using System.Net.Http.Headers;
 using System.Text.Json;
+using LoadBalancer.Proxy.Balancing;
 using LoadBalancer.Proxy.Forwarding;
-using LoadBalancer.Proxy.Ring;
 using LoadBalancer.Proxy.Telemetry;
 using LoadBalancer.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace LoadBalancer.Tests.Telemetry;
 
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class RingEndpointTests
 {
     [Fact]
-    public async Task Ring_json_lists_members_health_points_shares_and_requests_served()
+    public async Task Ring_json_lists_servers_health_points_shares_and_requests_served()
     {
-        var (proxy, servers) = await TelemetryTestKit.StartAsync(3);
+        var (proxy, hosts) = await TelemetryTestKit.StartAsync(3);
         await using var _ = proxy;
         try
         {
@@ -22,7 +23,7 @@ public sealed class RingEndpointTests
             for (var i = 0; i < 90; i++)
             {
                 using var response = await client.GetAsync($"/home?id=ring-{i}");
-                var upstream = response.Headers.GetValues(ProxyRequestHandler.UpstreamHeader).Single();
+                var upstream = response.Headers.GetValues(ProxyRequestHandler.ServerNameHeader).Single();
                 sent[upstream] = sent.GetValueOrDefault(upstream) + 1;
             }
 
@@ -38,28 +39,28 @@ public sealed class RingEndpointTests
             Assert.Equal(3, report.GetProperty("total").GetInt32());
             Assert.Equal(90, report.GetProperty("served").GetInt64());
 
-            var members = report.GetProperty("members").EnumerateArray().ToArray();
-            Assert.Equal(["server1", "server2", "server3"], members.Select(m => m.GetProperty("name").GetString()));
+            var servers = report.GetProperty("servers").EnumerateArray().ToArray();
+            Assert.Equal(["server1", "server2", "server3"], servers.Select(m => m.GetProperty("name").GetString()));
             for (var i = 0; i < 3; i++)
             {
-                var member = members[i];
-                Assert.True(member.GetProperty("healthy").GetBoolean());
-                Assert.Empty(member.GetProperty("unavailable").EnumerateArray());
-                Assert.Equal(servers[i].Address, new Uri(member.GetProperty("address").GetString()!));
-                Assert.Equal(BalancingOptions.DefaultVirtualNodes, member.GetProperty("virtualNodes").GetInt32());
-                Assert.InRange(member.GetProperty("share").GetDouble(), 0.2, 0.47);
-                Assert.Equal(sent.GetValueOrDefault($"server{i + 1}"), member.GetProperty("served").GetInt64());
-                Assert.Equal(0, member.GetProperty("inFlight").GetInt32());
+                var server = servers[i];
+                Assert.True(server.GetProperty("healthy").GetBoolean());
+                Assert.Empty(server.GetProperty("unavailable").EnumerateArray());
+                Assert.Equal(hosts[i].Address, new Uri(server.GetProperty("address").GetString()!));
+                Assert.Equal(BalancingOptions.DefaultVirtualNodes, server.GetProperty("virtualNodes").GetInt32());
+                Assert.InRange(server.GetProperty("share").GetDouble(), 0.2, 0.47);
+                Assert.Equal(sent.GetValueOrDefault($"server{i + 1}"), server.GetProperty("served").GetInt64());
+                Assert.Equal(0, server.GetProperty("inFlight").GetInt32());
             }
 
-            Assert.Equal(1.0, members.Sum(m => m.GetProperty("share").GetDouble()), precision: 9);
+            Assert.Equal(1.0, servers.Sum(m => m.GetProperty("share").GetDouble()), precision: 9);
 
             var points = report.GetProperty("points").EnumerateArray().ToArray();
             Assert.Equal(3 * BalancingOptions.DefaultVirtualNodes, points.Length);
             var positions = points.Select(p => p.GetProperty("position").GetDouble()).ToArray();
             Assert.Equal(positions.Order(), positions);
             Assert.All(positions, p => Assert.InRange(p, 0, 1));
-            Assert.All(Enumerable.Range(0, 3), m => Assert.Equal(BalancingOptions.DefaultVirtualNodes, points.Count(p => p.GetProperty("member").GetInt32() == m)));
+            Assert.All(Enumerable.Range(0, 3), m => Assert.Equal(BalancingOptions.DefaultVirtualNodes, points.Count(p => p.GetProperty("server").GetInt32() == m)));
 
             // The page polls without points.
             var light = await client.GetFromJsonAsync<JsonElement>("/ring?points=false");
@@ -67,28 +68,28 @@ public sealed class RingEndpointTests
         }
         finally
         {
-            foreach (var server in servers)
+            foreach (var host in hosts)
             {
-                await server.DisposeAsync();
+                await host.DisposeAsync();
             }
         }
     }
 
     [Fact]
-    public async Task A_member_held_out_shows_as_unavailable_with_its_reason()
+    public async Task A_server_held_out_shows_as_unavailable_with_its_reason()
     {
         await using var proxy = await TestHost.StartProxyAsync(
         [
             KeyValuePair.Create("server1", new Uri("http://127.0.0.1:9/")),
             KeyValuePair.Create("server2", new Uri("http://127.0.0.1:10/")),
         ]);
-        var member = proxy.App.Services.GetRequiredService<Proxy.Membership.RingState>().Current!.Table.Members[1];
-        member.SetUnavailable(UnavailableReasons.CircuitBreaker, true);
+        var server = proxy.App.Services.GetRequiredService<Proxy.Balancing.TableState>().Current!.Table.Servers[1];
+        server.SetUnavailable(UnavailableReasons.CircuitBreaker, true);
 
         using var client = proxy.CreateClient();
         var report = await client.GetFromJsonAsync<JsonElement>("/ring");
         Assert.Equal(1, report.GetProperty("healthy").GetInt32());
-        var second = report.GetProperty("members")[1];
+        var second = report.GetProperty("servers")[1];
         Assert.False(second.GetProperty("healthy").GetBoolean());
         Assert.Equal(["CircuitBreaker"], second.GetProperty("unavailable").EnumerateArray().Select(r => r.GetString()));
     }
@@ -118,19 +119,19 @@ public sealed class RingEndpointTests
         }
         else
         {
-            Assert.Equal("server1", JsonDocument.Parse(body).RootElement.GetProperty("members")[0].GetProperty("name").GetString());
+            Assert.Equal("server1", JsonDocument.Parse(body).RootElement.GetProperty("servers")[0].GetProperty("name").GetString());
         }
     }
 
     [Fact]
     public void Exact_ring_shares_agree_with_where_keys_land()
     {
-        var members = Enumerable.Range(1, 5).Select(i => TelemetryTestKit.Member($"s{i}", 2000 + i)).ToArray();
-        var snapshot = TelemetryTestKit.Snapshot(1, members);
+        var servers = Enumerable.Range(1, 5).Select(i => TelemetryTestKit.Server($"s{i}", 2000 + i)).ToArray();
+        var snapshot = TelemetryTestKit.Snapshot(1, servers);
         var shares = snapshot.Table.Shares();
         Assert.Equal(1.0, shares.Sum(), precision: 9);
 
-        var counts = new int[members.Length];
+        var counts = new int[servers.Length];
         var random = new Random(7);
         const int samples = 200_000;
         for (var i = 0; i < samples; i++)
@@ -138,7 +139,7 @@ public sealed class RingEndpointTests
             counts[snapshot.Table.Pick((ulong)random.NextInt64(long.MinValue, long.MaxValue), [])]++;
         }
 
-        for (var m = 0; m < members.Length; m++)
+        for (var m = 0; m < servers.Length; m++)
         {
             Assert.Equal(shares[m], (double)counts[m] / samples, precision: 2);
         }
@@ -147,14 +148,14 @@ public sealed class RingEndpointTests
     [Fact]
     public void The_default_shares_sample_the_table_for_tables_without_geometry()
     {
-        var members = BalancingTable.Sort([TelemetryTestKit.Member("a", 1), TelemetryTestKit.Member("b", 2)]);
-        var table = new HalvesTable(members);
+        var servers = BalancingTable.Sort([TelemetryTestKit.Server("a", 1), TelemetryTestKit.Server("b", 2)]);
+        var table = new HalvesTable(servers);
         Assert.Equal([0.5, 0.5], table.Shares().Select(s => Math.Round(s, 3)));
         Assert.Empty(table.Points);
     }
 
-    /// <summary>A table of another algorithm: the lower half of the space to member 0, the upper to member 1.</summary>
-    private sealed class HalvesTable(System.Collections.Immutable.ImmutableArray<Upstream> members) : BalancingTable(members)
+    /// <summary>A table of another algorithm: the lower half of the space to server 0, the upper to server 1.</summary>
+    private sealed class HalvesTable(System.Collections.Immutable.ImmutableArray<BackendServer> servers) : BalancingTable(servers)
     {
         public override int Pick(ulong keyHash, ReadOnlySpan<int> exclude) => keyHash < (1UL << 63) ? 0 : 1;
     }
@@ -172,7 +173,7 @@ public sealed class RingEndpointTests
 
         Assert.Equal(HttpStatusCode.MethodNotAllowed, response.StatusCode);
         Assert.Equal(["GET", "HEAD"], response.Content.Headers.Allow.Order());
-        Assert.False(response.Headers.Contains(ProxyRequestHandler.UpstreamHeader));
+        Assert.False(response.Headers.Contains(ProxyRequestHandler.ServerNameHeader));
         var body = await response.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal($"<Error> {path} accepts GET and HEAD only, not {method}", body.GetProperty("message").GetString());
         Assert.Equal("failure", body.GetProperty("status").GetString());

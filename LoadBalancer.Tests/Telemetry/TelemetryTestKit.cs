@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using LoadBalancer.Proxy;
+using LoadBalancer.Proxy.Balancing;
 using LoadBalancer.Proxy.Membership;
-using LoadBalancer.Proxy.Ring;
 using LoadBalancer.Proxy.Telemetry;
 using LoadBalancer.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
@@ -64,7 +64,7 @@ internal static class TelemetryTestKit
     }
 
     /// <summary>A standalone <see cref="ProxyTelemetry"/> over <paramref name="ring"/> with its own meter factory.</summary>
-    public static (ProxyTelemetry Telemetry, IMeterFactory Meters, ServiceProvider Provider) CreateTelemetry(RingState ring, int remapSampleKeys = 20_000)
+    public static (ProxyTelemetry Telemetry, IMeterFactory Meters, ServiceProvider Provider) CreateTelemetry(TableState ring, int remapSampleKeys = 20_000)
     {
         var provider = new ServiceCollection().AddMetrics().BuildServiceProvider();
         var meters = provider.GetRequiredService<IMeterFactory>();
@@ -77,15 +77,15 @@ internal static class TelemetryTestKit
         return (telemetry, meters, provider);
     }
 
-    /// <summary>Builds a ring snapshot of members named <paramref name="names"/>.</summary>
-    public static RingSnapshot Snapshot(long version, params Upstream[] members)
+    /// <summary>Builds a ring snapshot of servers named <paramref name="names"/>.</summary>
+    public static TableSnapshot Snapshot(long version, params BackendServer[] servers)
     {
         var options = new BalancingOptions();
         var hash = BalancingAlgorithms.CreateHash(options);
-        return new RingSnapshot(BalancingAlgorithms.Create(options).Build(members, hash), hash, version);
+        return new TableSnapshot(BalancingAlgorithms.Create(options).Build(servers, hash), hash, version);
     }
 
-    public static Upstream Member(string name, int port) => new(name, new Uri($"http://127.0.0.1:{port}/"));
+    public static BackendServer Server(string name, int port) => new(name, new Uri($"http://127.0.0.1:{port}/"));
 
     /// <summary>Records every long/int/double measurement of <paramref name="meterScope"/>'s proxy meter, with its tags.</summary>
     public sealed class Recorder : IDisposable

@@ -1,0 +1,7 @@
+namespace LoadBalancer.Proxy.Common;
+
+/// <summary>Unseeded generators for production.</summary>
+internal sealed class RandomFactory : IRandomFactory
+{
+    public Random Create() => new();
+}

@@ -1,9 +1,0 @@
-namespace LoadBalancer.Proxy.Ring;
-
-/// <summary>How keys are spread over members: the algorithm, the hash function and their parameters.</summary>
-internal static class BalancingRegistration
-{
-    /// <summary>Registers the balancing settings (the tables themselves are built by the membership for each snapshot).</summary>
-    public static IServiceCollection AddBalancing(this IServiceCollection services) =>
-        services.AddValidatedOptions<BalancingOptions, BalancingOptionsValidator>(BalancingOptions.SectionName).Services;
-}
