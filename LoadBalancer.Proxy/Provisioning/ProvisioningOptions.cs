@@ -22,7 +22,7 @@ public sealed class ProvisioningOptions
     /// <summary>The key the engine's API demands (the AppHost generates one per run and sets it).</summary>
     public string? Key { get; set; }
 
-    /// <summary>How long <c>POST /add</c> waits for new servers to be healthy members before it stops them again and fails.</summary>
+    /// <summary>How long <c>POST /add</c> waits for new servers to be healthy and in the table before it stops them again and fails.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
     public TimeSpan StartTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
