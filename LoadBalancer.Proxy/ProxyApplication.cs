@@ -38,15 +38,11 @@ public static class ProxyApplication
 
         builder.AddClientConnections();                          // Connections/: Kestrel, the connection limit
         var kubernetes = services.AddKubernetesMembership(builder.Configuration); // Kubernetes/: members from EndpointSlices, when enabled
-        var engine = ProvisioningRegistration.UsesEngine(builder.Configuration);
-        if (kubernetes && engine)
-        {
-            // Two sources of the server list would overwrite each other's membership.
-            throw new InvalidOperationException("Kubernetes:Enabled and Provisioning:Engine both say where the servers come from: set only one.");
-        }
+        var engine = ProvisioningRegistration.EngineOf(builder.Configuration);
+        ProvisioningRegistration.CheckEngine(engine, kubernetes); // two sources of the server list would overwrite each other
 
-        services.AddMembership(serviceDiscovery: !kubernetes && !engine); // Membership/: discovery, the ring's state
-        services.AddProvisioning(engine);                        // Provisioning/: the engine that runs servers, if any
+        services.AddMembership(serviceDiscovery: !kubernetes && engine == ProvisioningEngine.None); // Membership/: discovery, the ring's state
+        services.AddProvisioning(engine == ProvisioningEngine.AppHost);    // Provisioning/: the engine that runs servers, if any
         services.AddBalancing();                                 // Balancing/: algorithm, hash function, the table
         services.AddServerHealth();                              // Health/: probes, breakers, /health's check
         services.AddForwarding();                                // Forwarding/: key, attempts, retries, hedging

@@ -41,7 +41,7 @@ public static class EventIds
         [nameof(Telemetry)] = Telemetry,
         [nameof(Connections)] = Connections,
         [nameof(Provisioning)] = Provisioning,
-        // Kubernetes/ feeds membership from EndpointSlices: its events are membership events (12x).
+        // Kubernetes/ feeds membership from EndpointSlices and scales the StatefulSet: its events are membership events (12x, 13x).
         ["Kubernetes"] = Membership,
     };
 }

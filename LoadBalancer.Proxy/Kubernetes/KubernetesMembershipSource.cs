@@ -30,7 +30,7 @@ public sealed partial class KubernetesMembershipSource(
     IOptions<DiscoveryOptions> discovery,
     TimeProvider time,
     IRandomFactory random,
-    ILogger<KubernetesMembershipSource> logger) : BackgroundService
+    ILogger<KubernetesMembershipSource> logger) : BackgroundService, LoadBalancer.Proxy.Provisioning.IEngineServers
 {
     private readonly KubernetesOptions _options = options.Value;
     private readonly string _namespace = options.Value.Namespace is { Length: > 0 } ns ? ns : options.Value.ApiServer is null ? InClusterNamespace() : "default";
@@ -42,9 +42,17 @@ public sealed partial class KubernetesMembershipSource(
     private bool _listed;
     private int _ready;
     private bool _lostLogged;
+    private volatile Snapshot? _snapshot;
 
     /// <summary>The namespace whose EndpointSlices are watched.</summary>
     public string Namespace => _namespace;
+
+    /// <summary>The ready servers' names from the last list or watch event, or null before the first list.</summary>
+    public IReadOnlySet<string>? Servers => _snapshot?.Servers;
+
+    /// <summary>How many times the members were set, and the ready servers' addresses by name then.</summary>
+    public (long Version, IReadOnlyDictionary<string, Uri> Members) Members =>
+        _snapshot is { } now ? (now.Version, now.Members) : (0, new Dictionary<string, Uri>());
 
     /// <inheritdoc />
     public override async Task StartAsync(CancellationToken cancellationToken)
@@ -193,6 +201,9 @@ public sealed partial class KubernetesMembershipSource(
     private void Apply()
     {
         var members = EndpointSliceMembers.From(_slices.Values, _portName, _scheme);
+        // Known as the StatefulSet's before the table shows them, so a /rm right after the /add that waited for the
+        // table scales them down.
+        _snapshot = new Snapshot((_snapshot?.Version ?? 0) + 1, members.Keys.ToHashSet(StringComparer.Ordinal), members);
         membership.SetDiscovered(members);
         _ready = members.Count;
         health.Reached(_ready);
@@ -217,6 +228,8 @@ public sealed partial class KubernetesMembershipSource(
             LogStillLost(logger, reason, retryIn);
         }
     }
+
+    private sealed record Snapshot(long Version, IReadOnlySet<string> Servers, IReadOnlyDictionary<string, Uri> Members);
 
     private static string InClusterNamespace() =>
         File.Exists("/var/run/secrets/kubernetes.io/serviceaccount/namespace")

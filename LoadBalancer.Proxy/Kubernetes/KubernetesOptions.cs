@@ -27,6 +27,14 @@ public sealed class KubernetesOptions
     public string ServiceName { get; set; } = "server";
 
     /// <summary>
+    /// The servers' StatefulSet, whose scale <c>/add</c> and <c>/rm</c> change when <c>Provisioning:Engine</c> is
+    /// <c>Kubernetes</c>; its pods (<c>server-0</c>, …) are the Service's endpoints.
+    /// </summary>
+    [Required]
+    [RegularExpression("^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$", ErrorMessage = "Kubernetes:StatefulSetName must be a DNS label starting with a letter: lower-case letters, digits and '-', at most 63.")]
+    public string StatefulSetName { get; set; } = "server";
+
+    /// <summary>
     /// The API server to use instead of the pod's in-cluster one (its service account token and CA), e.g.
     /// <c>http://127.0.0.1:8001</c> for <c>kubectl proxy</c> or a test's fake; sent without credentials.
     /// </summary>

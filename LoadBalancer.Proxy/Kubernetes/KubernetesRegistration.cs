@@ -1,4 +1,5 @@
 using k8s;
+using LoadBalancer.Proxy.Provisioning;
 
 namespace LoadBalancer.Proxy.Kubernetes;
 
@@ -7,7 +8,7 @@ internal static class KubernetesRegistration
 {
     /// <summary>
     /// Registers the Kubernetes options and, when enabled, the EndpointSlice membership source, its client and its
-    /// <c>/health</c> check.
+    /// <c>/health</c> check; with <c>Provisioning:Engine=Kubernetes</c> also the StatefulSet scaler.
     /// </summary>
     /// <returns>Whether Kubernetes membership is on: then service discovery must not feed the ring too.</returns>
     public static bool AddKubernetesMembership(this IServiceCollection services, IConfiguration configuration)
@@ -30,6 +31,13 @@ internal static class KubernetesRegistration
         services.AddSingleton<KubernetesMembershipHealth>();
         services.AddSingleton<KubernetesMembershipSource>();
         services.AddHostedService(sp => sp.GetRequiredService<KubernetesMembershipSource>());
+        if (ProvisioningRegistration.EngineOf(configuration) == ProvisioningEngine.Kubernetes)
+        {
+            // /add and /rm scale the StatefulSet; its pods reach the ring through the slices watched above.
+            services.AddSingleton<IServerProvisioner, KubernetesScaler>();
+            services.AddSingleton<IEngineServers>(sp => sp.GetRequiredService<KubernetesMembershipSource>());
+        }
+
         services.AddHealthChecks().AddCheck<KubernetesMembershipHealth>(KubernetesMembershipHealth.Name);
         return true;
     }

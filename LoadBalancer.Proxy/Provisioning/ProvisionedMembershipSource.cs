@@ -18,7 +18,7 @@ internal sealed partial class ProvisionedMembershipSource(
     IOptions<ProvisioningOptions> options,
     IOptions<DiscoveryOptions> discovery,
     TimeProvider timeProvider,
-    ILogger<ProvisionedMembershipSource> logger) : BackgroundService
+    ILogger<ProvisionedMembershipSource> logger) : BackgroundService, IEngineServers
 {
     private static readonly TimeSpan FirstListTimeout = TimeSpan.FromSeconds(10);
     private readonly bool _h2c = string.Equals(discovery.Value.EndpointName, "h2c", StringComparison.Ordinal);

@@ -46,14 +46,18 @@ public enum ProvisioningEngine
 
     /// <summary>The Aspire AppHost's server pool, through its provisioning API.</summary>
     AppHost,
+
+    /// <summary>The servers' StatefulSet, scaled through the Kubernetes API (needs <c>Kubernetes:Enabled</c>).</summary>
+    Kubernetes,
 }
 
-/// <summary>The rules that span fields: an engine needs its address and key.</summary>
+/// <summary>The rules that span fields: the AppHost engine needs its address and key.</summary>
 internal sealed class ProvisioningOptionsValidator : IValidateOptions<ProvisioningOptions>
 {
     public ValidateOptionsResult Validate(string? name, ProvisioningOptions options)
     {
-        if (options.Engine == ProvisioningEngine.None)
+        // Kubernetes reaches its engine with the Kubernetes:* settings, not these.
+        if (options.Engine is ProvisioningEngine.None or ProvisioningEngine.Kubernetes)
         {
             return ValidateOptionsResult.Success;
         }

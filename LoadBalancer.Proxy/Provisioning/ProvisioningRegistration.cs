@@ -15,6 +15,7 @@ internal static class ProvisioningRegistration
         {
             services.AddSingleton<IServerProvisioner, AppHostProvisioner>();
             services.AddSingleton<ProvisionedMembershipSource>();
+            services.AddSingleton<IEngineServers>(sp => sp.GetRequiredService<ProvisionedMembershipSource>());
             services.AddHostedService(sp => sp.GetRequiredService<ProvisionedMembershipSource>());
         }
 
@@ -22,7 +23,25 @@ internal static class ProvisioningRegistration
     }
 
     /// <summary>Whether the configuration names an engine (read before the options exist, to choose the registrations).</summary>
-    public static bool UsesEngine(IConfiguration configuration) =>
+    public static ProvisioningEngine EngineOf(IConfiguration configuration) =>
         Enum.TryParse<ProvisioningEngine>(configuration[$"{ProvisioningOptions.SectionName}:{nameof(ProvisioningOptions.Engine)}"], ignoreCase: true, out var engine)
-        && engine != ProvisioningEngine.None;
+            ? engine
+            : ProvisioningEngine.None;
+
+    /// <summary>
+    /// Refuses an engine that does not fit the membership: the Kubernetes engine scales the StatefulSet whose
+    /// EndpointSlices Kubernetes membership watches, so it needs it; any other engine with it would give two server lists.
+    /// </summary>
+    public static void CheckEngine(ProvisioningEngine engine, bool kubernetes)
+    {
+        if (engine == ProvisioningEngine.Kubernetes && !kubernetes)
+        {
+            throw new InvalidOperationException("Provisioning:Engine=Kubernetes scales the StatefulSet whose EndpointSlices Kubernetes membership watches: set Kubernetes:Enabled=true too.");
+        }
+
+        if (engine != ProvisioningEngine.None && engine != ProvisioningEngine.Kubernetes && kubernetes)
+        {
+            throw new InvalidOperationException($"Kubernetes:Enabled and Provisioning:Engine={engine} both say where the servers come from: set only one (with Kubernetes:Enabled, Provisioning:Engine may be Kubernetes or None).");
+        }
+    }
 }

@@ -15,7 +15,7 @@ internal sealed partial class ServerChanges(
     TimeProvider timeProvider,
     ILogger<ServerChanges> logger,
     IServerProvisioner? provisioner = null,
-    ProvisionedMembershipSource? source = null)
+    IEngineServers? source = null)
 {
     // How often a call looks whether the table shows its change yet: the engine's list arrives by long poll, in
     // milliseconds, so this bounds only the last step.
@@ -112,7 +112,14 @@ internal sealed partial class ServerChanges(
                 $"<Error> Cannot remove {count} instance(s): the ring has {active.Count} and at least one must stay");
         }
 
-        MembershipManager.PickAtRandom(active, chosen, count, random);
+        if (provisioner is IChoosesRemovals engine)
+        {
+            engine.Choose(active, chosen, count);
+        }
+        else
+        {
+            MembershipManager.PickAtRandom(active, chosen, count, random);
+        }
 
         // The engine's servers are stopped through it; any other (added by address) leaves this proxy's table only.
         var stop = chosen.Where(engineServers.Contains).ToList();

@@ -18,6 +18,9 @@ namespace LoadBalancer.Tests.Kubernetes;
 /// <c>MODIFIED</c>, <c>DELETED</c>, <c>BOOKMARK</c> with only the version, <c>ERROR</c> with a <c>Status</c>)
 /// from the version asked for; a version older than the kept history gives 410 Gone (an ERROR event on a watch, a
 /// 410 Status on a list with <c>resourceVersionMatch=NotOlderThan</c>); <c>timeoutSeconds</c> ends a watch.
+/// Also the StatefulSet <c>server</c>'s scale subresource (<c>autoscaling/v1</c> Scale): GET, and PATCH with a JSON
+/// patch (<c>application/json-patch+json</c>), where a failed <c>test</c> op is refused with 422 as the API server's
+/// patch handler does; <see cref="Scaled"/> plays the StatefulSet controller.
 /// </summary>
 internal sealed class FakeKubernetesApi : IAsyncDisposable
 {
@@ -36,6 +39,146 @@ internal sealed class FakeKubernetesApi : IAsyncDisposable
     {
         _app = app;
         _app.MapGet($"/apis/discovery.k8s.io/v1/namespaces/{{ns}}/endpointslices", HandleAsync);
+        _app.MapGet($"/apis/apps/v1/namespaces/{Namespace}/statefulsets/{StatefulSet}/scale", ReadScaleAsync);
+        _app.MapMethods($"/apis/apps/v1/namespaces/{Namespace}/statefulsets/{StatefulSet}/scale", ["PATCH"], PatchScaleAsync);
+    }
+
+    public const string StatefulSet = "server";
+
+    private int _replicas;
+    private long _scaleVersion = 500;
+    private int? _afterNextRead;
+    private readonly List<Task> _controller = [];
+
+    /// <summary>The StatefulSet's <c>spec.replicas</c>.</summary>
+    public int Replicas
+    {
+        get { lock (_gate) { return _replicas; } }
+        set { lock (_gate) { _replicas = value; _scaleVersion++; } }
+    }
+
+    /// <summary>Scale reads and patches answered (a refused patch counts).</summary>
+    public int ScaleReads, ScalePatches;
+
+    /// <summary>
+    /// Called with (old, new) replicas after each accepted change, off the request (as the StatefulSet controller
+    /// works after the API answered): a test creates or deletes pods and their endpoints here.
+    /// </summary>
+    public Func<int, int, Task>? Scaled { get; set; }
+
+    /// <summary>Right after answering the next scale read, someone else sets the replicas to <paramref name="replicas"/> (a race).</summary>
+    public void ScaleAfterNextRead(int replicas)
+    {
+        lock (_gate)
+        {
+            _afterNextRead = replicas;
+        }
+    }
+
+    /// <summary>Waits until every change handed to <see cref="Scaled"/> so far is carried out.</summary>
+    public Task SettledAsync()
+    {
+        lock (_gate)
+        {
+            return Task.WhenAll(_controller);
+        }
+    }
+
+    private async Task ReadScaleAsync(HttpContext context)
+    {
+        Interlocked.Increment(ref ScaleReads);
+        JsonObject scale;
+        lock (_gate)
+        {
+            scale = Scale();
+            if (_afterNextRead is { } replicas)
+            {
+                _afterNextRead = null;
+                _replicas = replicas;
+                _scaleVersion++;
+            }
+        }
+
+        context.Response.ContentType = "application/json";
+        await context.Response.WriteAsync(scale.ToJsonString(), context.RequestAborted);
+    }
+
+    private async Task PatchScaleAsync(HttpContext context)
+    {
+        Interlocked.Increment(ref ScalePatches);
+        if (context.Request.ContentType?.StartsWith("application/json-patch+json", StringComparison.Ordinal) != true)
+        {
+            await ReplyAsync(context, StatusCodes.Status415UnsupportedMediaType, Status(415, "UnsupportedMediaType", $"the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"));
+            return;
+        }
+
+        var operations = (await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted))!.AsArray();
+        JsonObject? failed = null;
+        (int From, int To)? changed = null;
+        lock (_gate)
+        {
+            var replicas = _replicas;
+            foreach (var operation in operations)
+            {
+                var op = operation!["op"]!.GetValue<string>();
+                var path = operation["path"]!.GetValue<string>();
+                if (path != "/spec/replicas" || op is not ("test" or "replace"))
+                {
+                    failed = Status(422, "Invalid", $"the fake supports only test and replace of /spec/replicas, not {op} {path}");
+                    break;
+                }
+
+                var value = operation["value"]!.GetValue<int>();
+                if (op == "test" && value != replicas)
+                {
+                    // As the API server's JSON patch handler: the patch does not apply, 422 with the library's message.
+                    failed = Status(422, "Invalid", $"testing value /spec/replicas failed: test failed");
+                    break;
+                }
+
+                if (op == "replace")
+                {
+                    replicas = value;
+                }
+            }
+
+            if (failed is null && replicas != _replicas)
+            {
+                changed = (_replicas, replicas);
+                _replicas = replicas;
+                _scaleVersion++;
+            }
+
+            if (changed is { } change && Scaled is { } scaled)
+            {
+                _controller.Add(Task.Run(() => scaled(change.From, change.To)));
+            }
+        }
+
+        await ReplyAsync(context, failed is null ? StatusCodes.Status200OK : StatusCodes.Status422UnprocessableEntity, failed ?? Scale());
+    }
+
+    private JsonObject Scale() => new()
+    {
+        ["kind"] = "Scale",
+        ["apiVersion"] = "autoscaling/v1",
+        ["metadata"] = new JsonObject
+        {
+            ["name"] = StatefulSet,
+            ["namespace"] = Namespace,
+            ["uid"] = "4b6c1f0e-8c1a-4d57-9a53-3f0c2b1e7d10",
+            ["resourceVersion"] = Version(_scaleVersion),
+            ["creationTimestamp"] = "2026-12-01T00:00:00Z",
+        },
+        ["spec"] = new JsonObject { ["replicas"] = _replicas },
+        ["status"] = new JsonObject { ["replicas"] = _replicas, ["selector"] = "app.kubernetes.io/name=server" },
+    };
+
+    private static async Task ReplyAsync(HttpContext context, int status, JsonObject body)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json";
+        await context.Response.WriteAsync(body.ToJsonString(), context.RequestAborted);
     }
 
     public Uri Address { get; private set; } = null!;
@@ -159,6 +302,7 @@ internal sealed class FakeKubernetesApi : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        await SettledAsync();
         lock (_gate)
         {
             foreach (var (lines, _) in _watches)

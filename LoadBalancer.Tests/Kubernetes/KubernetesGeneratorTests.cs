@@ -62,6 +62,8 @@ public sealed class KubernetesGeneratorTests
         var kustomization = model.Files.Single(f => f.Path == "proxy/kustomization.yaml").Content;
         Assert.DoesNotContain("services__", kustomization, StringComparison.Ordinal);
         Assert.Contains("\"Kubernetes__Enabled=true\"", kustomization, StringComparison.Ordinal);
+        Assert.Contains("\"Provisioning__Engine=Kubernetes\"", kustomization, StringComparison.Ordinal);
+        Assert.Contains("\"Kubernetes__StatefulSetName=server\"", kustomization, StringComparison.Ordinal);
         Assert.Contains("\"Kubernetes__ServiceName=server\"", kustomization, StringComparison.Ordinal);
         Assert.Contains("\"Discovery__EndpointName=h2c\"", kustomization, StringComparison.Ordinal);
 

@@ -19,6 +19,7 @@ public sealed class KubernetesOptionsTests
 
     [Theory]
     [InlineData("Kubernetes:ServiceName", "Server_1", "Kubernetes:ServiceName must be a DNS label")]
+    [InlineData("Kubernetes:StatefulSetName", "Server_1", "Kubernetes:StatefulSetName must be a DNS label")]
     [InlineData("Kubernetes:Namespace", "-bad", "Kubernetes:Namespace must be a DNS label")]
     [InlineData("Kubernetes:ApiServer", "/relative", "Kubernetes:ApiServer must be an absolute http(s) address")]
     [InlineData("Kubernetes:MaxRetryDelay", "00:00:00.020", "Kubernetes:MaxRetryDelay (00:00:00.0200000) must be at least Kubernetes:RetryDelay")]

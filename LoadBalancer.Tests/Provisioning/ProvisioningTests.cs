@@ -111,6 +111,6 @@ public sealed class ProvisioningTests
 
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => TestHost.StartProxyAsync([], settings));
 
-        Assert.Equal("Kubernetes:Enabled and Provisioning:Engine both say where the servers come from: set only one.", error.Message);
+        Assert.Equal("Kubernetes:Enabled and Provisioning:Engine=AppHost both say where the servers come from: set only one (with Kubernetes:Enabled, Provisioning:Engine may be Kubernetes or None).", error.Message);
     }
 }

@@ -96,6 +96,10 @@ public static class KubernetesGenerator
             // headless Service, read from the API, rather than the AppHost's fixed list of addresses.
             literals.Add(new("Kubernetes__Enabled", "true"));
             literals.Add(new("Kubernetes__ServiceName", environment.Discovered[0].Name));
+
+            // /add and /rm scale the servers' StatefulSet (named as its Service), through the Role's statefulsets/scale.
+            literals.Add(new("Provisioning__Engine", "Kubernetes"));
+            literals.Add(new("Kubernetes__StatefulSetName", environment.Discovered[0].Name));
         }
 
         literals.Add(new("OTEL_EXPORTER_OTLP_ENDPOINT", string.Create(CultureInfo.InvariantCulture, $"http://{ComposeGenerator.DashboardService}:{ComposeGenerator.DashboardOtlpPort}")));
