@@ -85,10 +85,17 @@ internal sealed partial class ServerChanges(
     /// <summary>Removes <paramref name="count"/> servers, the first <paramref name="targets"/>, the rest chosen with <paramref name="random"/>.</summary>
     public async Task<MembershipEdit> RemoveAsync(IReadOnlyList<ServerReference> targets, int count, Random random, CancellationToken cancellationToken)
     {
-        var engineServers = source?.Servers;
-        if (provisioner is null || engineServers is null)
+        if (provisioner is null)
         {
             return membership.Remove(targets, count, random);
+        }
+
+        // Before the engine's first list this proxy cannot tell its servers from the engine's: a change made in its
+        // own table alone would leave the other replicas routing differently.
+        if (source?.Servers is not { } engineServers)
+        {
+            return MembershipEdit.Refused(StatusCodes.Status503ServiceUnavailable,
+                "<Error> The engine's list of servers has not reached this proxy yet; try again in a moment");
         }
 
         var active = membership.CurrentServers;

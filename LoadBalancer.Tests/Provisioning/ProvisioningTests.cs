@@ -88,6 +88,26 @@ public sealed class ProvisioningTests
     }
 
     [Fact]
+    public async Task Rm_before_the_engines_first_list_is_refused_rather_than_made_in_this_proxy_alone()
+    {
+        // An engine address where nothing answers: the proxy starts, but no list ever arrives.
+        var settings = new Dictionary<string, string?>
+        {
+            ["Provisioning:Engine"] = "AppHost",
+            ["Provisioning:Address"] = $"http://127.0.0.1:{Ports.Free()}/",
+            ["Provisioning:Key"] = EngineStandIn.Key,
+            ["Admin:ApiKey"] = Key,
+        };
+        await using var proxy = await TestHost.StartProxyAsync([], settings);
+        using var client = proxy.CreateClient();
+
+        var (status, body) = await SendAsync(client, Remove("""{"n":1}""", Key));
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
+        AssertJson(Failure("<Error> The engine's list of servers has not reached this proxy yet; try again in a moment"), body);
+    }
+
+    [Fact]
     public async Task An_engine_without_its_address_stops_the_proxy_at_start_naming_the_setting()
     {
         var settings = new Dictionary<string, string?> { ["Provisioning:Engine"] = "AppHost", ["Provisioning:Key"] = "k" };
