@@ -65,6 +65,25 @@ public sealed class KeyLoad : IAsyncDisposable
         return new Dictionary<string, string>(owners);
     }
 
+    /// <summary>
+    /// Waits (at most <paramref name="timeout"/>) until every one of <paramref name="keys"/> is answered by its server in
+    /// <paramref name="expected"/>, and answers the last owners seen, for the caller to assert on.
+    /// </summary>
+    public static async Task<Dictionary<string, string>> WaitForOwnersAsync(HttpClient client, string[] keys, Dictionary<string, string> expected, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var owners = await OwnersAsync(client, keys);
+            if (DateTime.UtcNow >= deadline || keys.All(k => owners[k] == expected[k]))
+            {
+                return owners;
+            }
+
+            await Task.Delay(250);
+        }
+    }
+
     /// <summary>Waits (at most <paramref name="timeout"/>) until the proxy's <c>/health</c> reports <paramref name="server"/> in <paramref name="state"/>.</summary>
     public static async Task WaitForProxyStateAsync(HttpClient client, string server, string state, TimeSpan timeout)
     {
