@@ -37,7 +37,7 @@ public static class ProxyApplication
         services.AddMetrics();
 
         builder.AddClientConnections();                          // Connections/: Kestrel, the connection limit
-        var kubernetes = services.AddKubernetesMembership(builder.Configuration); // Kubernetes/: members from EndpointSlices, when enabled
+        var kubernetes = services.AddKubernetesMembership(builder.Configuration); // Kubernetes/: servers from EndpointSlices, when enabled
         var engine = ProvisioningRegistration.EngineOf(builder.Configuration);
         ProvisioningRegistration.CheckEngine(engine, kubernetes); // two sources of the server list would overwrite each other
 

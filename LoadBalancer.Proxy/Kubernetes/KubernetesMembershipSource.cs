@@ -20,7 +20,7 @@ namespace LoadBalancer.Proxy.Kubernetes;
 /// connection keeps the last membership, says so in <c>/health</c> (<see cref="KubernetesMembershipHealth"/>) and is
 /// retried with a doubling, jittered delay; on reconnecting the proxy lists from the last version it saw (a cheap read
 /// from the API server's cache) and, if that too is gone (410), from scratch. Every proxy replica watches the same
-/// slices, so all of them agree on the members without talking to each other.
+/// slices, so all of them agree on the servers without talking to each other.
 /// </remarks>
 public sealed partial class KubernetesMembershipSource(
     IKubernetes client,
@@ -34,7 +34,7 @@ public sealed partial class KubernetesMembershipSource(
 {
     private readonly KubernetesOptions _options = options.Value;
     private readonly string _namespace = options.Value.Namespace is { Length: > 0 } ns ? ns : options.Value.ApiServer is null ? InClusterNamespace() : "default";
-    private readonly string _selector = $"{EndpointSliceMembers.ServiceNameLabel}={options.Value.ServiceName}";
+    private readonly string _selector = $"{EndpointSliceServers.ServiceNameLabel}={options.Value.ServiceName}";
     private readonly string _portName = discovery.Value.EndpointName is { Length: > 0 } port ? port : "http";
     private readonly string _scheme = discovery.Value.Scheme.StartsWith(Uri.UriSchemeHttps, StringComparison.OrdinalIgnoreCase) ? Uri.UriSchemeHttps : Uri.UriSchemeHttp;
     private readonly Dictionary<string, V1EndpointSlice> _slices = new(StringComparer.Ordinal);
@@ -50,9 +50,9 @@ public sealed partial class KubernetesMembershipSource(
     /// <summary>The ready servers' names from the last list or watch event, or null before the first list.</summary>
     public IReadOnlySet<string>? Servers => _snapshot?.Servers;
 
-    /// <summary>How many times the members were set, and the ready servers' addresses by name then.</summary>
-    public (long Version, IReadOnlyDictionary<string, Uri> Members) Members =>
-        _snapshot is { } now ? (now.Version, now.Members) : (0, new Dictionary<string, Uri>());
+    /// <summary>How many times the servers were set, and the ready servers' addresses by name then.</summary>
+    public (long Version, IReadOnlyDictionary<string, Uri> Addresses) ServerAddresses =>
+        _snapshot is { } now ? (now.Version, now.Addresses) : (0, new Dictionary<string, Uri>());
 
     /// <inheritdoc />
     public override async Task StartAsync(CancellationToken cancellationToken)
@@ -200,12 +200,12 @@ public sealed partial class KubernetesMembershipSource(
 
     private void Apply()
     {
-        var members = EndpointSliceMembers.From(_slices.Values, _portName, _scheme);
+        var servers = EndpointSliceServers.From(_slices.Values, _portName, _scheme);
         // Known as the StatefulSet's before the table shows them, so a /rm right after the /add that waited for the
         // table scales them down.
-        _snapshot = new Snapshot((_snapshot?.Version ?? 0) + 1, members.Keys.ToHashSet(StringComparer.Ordinal), members);
-        membership.SetDiscovered(members);
-        _ready = members.Count;
+        _snapshot = new Snapshot((_snapshot?.Version ?? 0) + 1, servers.Keys.ToHashSet(StringComparer.Ordinal), servers);
+        membership.SetDiscovered(servers);
+        _ready = servers.Count;
         health.Reached(_ready);
     }
 
@@ -229,7 +229,7 @@ public sealed partial class KubernetesMembershipSource(
         }
     }
 
-    private sealed record Snapshot(long Version, IReadOnlySet<string> Servers, IReadOnlyDictionary<string, Uri> Members);
+    private sealed record Snapshot(long Version, IReadOnlySet<string> Servers, IReadOnlyDictionary<string, Uri> Addresses);
 
     private static string InClusterNamespace() =>
         File.Exists("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
@@ -247,8 +247,8 @@ public sealed partial class KubernetesMembershipSource(
     private static partial void LogListVersionGone(ILogger logger, string? version);
 
     [LoggerMessage(EventId = 123, Level = LogLevel.Warning,
-        Message = "Kubernetes: lost the API watching Service {Service} in namespace {Namespace}; keeping the last membership ({Members} servers), retrying in {RetryIn}")]
-    private static partial void LogApiLost(ILogger logger, Exception exception, string service, string @namespace, int members, TimeSpan retryIn);
+        Message = "Kubernetes: lost the API watching Service {Service} in namespace {Namespace}; keeping the last membership ({Servers} servers), retrying in {RetryIn}")]
+    private static partial void LogApiLost(ILogger logger, Exception exception, string service, string @namespace, int servers, TimeSpan retryIn);
 
     [LoggerMessage(EventId = 124, Level = LogLevel.Debug, Message = "Kubernetes: the API is still unreachable ({Reason}); retrying in {RetryIn}")]
     private static partial void LogStillLost(ILogger logger, string reason, TimeSpan retryIn);

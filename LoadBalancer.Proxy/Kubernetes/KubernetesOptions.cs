@@ -14,7 +14,7 @@ public sealed class KubernetesOptions
     /// <summary>The configuration section.</summary>
     public const string SectionName = "Kubernetes";
 
-    /// <summary>Whether members come from the Kubernetes API (and not from service discovery).</summary>
+    /// <summary>Whether the servers come from the Kubernetes API (and not from service discovery).</summary>
     public bool Enabled { get; set; }
 
     /// <summary>The namespace of the servers' Service; empty = the proxy pod's own (its service account's).</summary>

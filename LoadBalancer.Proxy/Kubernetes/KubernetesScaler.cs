@@ -27,21 +27,21 @@ internal sealed partial class KubernetesScaler(
     TimeProvider time,
     ILogger<KubernetesScaler> logger) : IServerProvisioner, IChoosesRemovals
 {
-    // How often a scale-up looks whether its pods are ready members yet; the watch delivers them in milliseconds.
+    // How often a scale-up looks whether its pods are ready servers in the list yet; the watch delivers them in milliseconds.
     private static readonly TimeSpan ReadyPoll = TimeSpan.FromMilliseconds(20);
 
     private readonly string _name = options.Value.StatefulSetName;
 
-    /// <summary>The ready servers, from the watched slices (the StatefulSet's pods that are members now).</summary>
+    /// <summary>The ready servers, from the watched slices (the StatefulSet's pods that are ready now).</summary>
     public Task<ProvisionedList> ListAsync(long? after, CancellationToken cancellationToken)
     {
         // Membership itself comes from the watch (KubernetesMembershipSource); this answers at once, from what it saw.
-        var (version, members) = source.Members;
-        var list = members.OrderBy(member => member.Key, StringComparer.Ordinal).Select(member => new ProvisionedServer(member.Key, member.Value, null)).ToList();
+        var (version, addresses) = source.ServerAddresses;
+        var list = addresses.OrderBy(server => server.Key, StringComparer.Ordinal).Select(server => new ProvisionedServer(server.Key, server.Value, null)).ToList();
         return Task.FromResult(new ProvisionedList(version, int.MaxValue, list));
     }
 
-    /// <summary>Scales up by <paramref name="count"/>, then waits for the new pods to be ready members; scales back if they are not in time.</summary>
+    /// <summary>Scales up by <paramref name="count"/>, then waits for the new pods to be ready servers; scales back if they are not in time.</summary>
     public async Task<ProvisioningResult> StartAsync(IReadOnlyList<string> names, int count, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var started = time.GetTimestamp();
@@ -119,7 +119,7 @@ internal sealed partial class KubernetesScaler(
         return new ProvisioningResult(StatusCodes.Status200OK, null, top);
     }
 
-    /// <summary>A <c>/rm</c> without names takes the highest ordinals among the members, as the StatefulSet will.</summary>
+    /// <summary>A <c>/rm</c> without names takes the highest ordinals among the servers, as the StatefulSet will.</summary>
     public void Choose(IReadOnlyList<string> active, List<string> chosen, int count)
     {
         foreach (var name in active.Where(name => !chosen.Contains(name)).OrderByDescending(Ordinal).ThenByDescending(name => name, StringComparer.Ordinal))

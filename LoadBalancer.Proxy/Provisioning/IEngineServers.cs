@@ -1,7 +1,7 @@
 namespace LoadBalancer.Proxy.Provisioning;
 
 /// <summary>
-/// Which ring members the engine runs (as its membership source last saw them), so <c>/rm</c> stops those through
+/// Which ring servers the engine runs (as its membership source last saw them), so <c>/rm</c> stops those through
 /// the engine and leaves any added by address to the proxy's own table.
 /// </summary>
 public interface IEngineServers

@@ -58,7 +58,7 @@ internal sealed partial class ServerChanges(
             }
 
             var left = _options.StartTimeout - timeProvider.GetElapsedTime(started);
-            if (!await WaitForTableAsync(members => result.Changed.All(members.Contains), left, cancellationToken).ConfigureAwait(false))
+            if (!await WaitForTableAsync(servers => result.Changed.All(servers.Contains), left, cancellationToken).ConfigureAwait(false))
             {
                 LogNotInTable(logger, string.Join(", ", result.Changed));
                 return MembershipEdit.Refused(StatusCodes.Status504GatewayTimeout,
@@ -148,7 +148,7 @@ internal sealed partial class ServerChanges(
                 return MembershipEdit.Refused(result.StatusCode, result.Error!);
             }
 
-            if (!await WaitForTableAsync(members => !stop.Any(members.Contains), LeaveTimeout, cancellationToken).ConfigureAwait(false))
+            if (!await WaitForTableAsync(servers => !stop.Any(servers.Contains), LeaveTimeout, cancellationToken).ConfigureAwait(false))
             {
                 LogNotInTable(logger, string.Join(", ", stop));
             }

@@ -57,7 +57,7 @@ public sealed class KubernetesMembershipTests : IAsyncLifetime
     [Fact]
     public async Task The_initial_list_gives_the_ready_pods_by_hostname_and_requests_reach_them()
     {
-        Assert.Equal(["server-0", "server-1"], Members());
+        Assert.Equal(["server-0", "server-1"], Servers());
         Assert.Equal(1, _api.Lists);
 
         using var client = _proxy.CreateClient();
@@ -78,13 +78,13 @@ public sealed class KubernetesMembershipTests : IAsyncLifetime
     public async Task A_pod_becoming_ready_joins_and_one_becoming_unready_leaves_by_the_watch()
     {
         Slice(2, ready: true);
-        await UntilAsync(() => Members().SequenceEqual(["server-0", "server-1", "server-2"]));
+        await UntilAsync(() => Servers().SequenceEqual(["server-0", "server-1", "server-2"]));
 
         Slice(0, ready: false);
-        await UntilAsync(() => Members().SequenceEqual(["server-1", "server-2"]));
+        await UntilAsync(() => Servers().SequenceEqual(["server-1", "server-2"]));
 
         _api.DeleteSlice("server-1");
-        await UntilAsync(() => Members().SequenceEqual(["server-2"]));
+        await UntilAsync(() => Servers().SequenceEqual(["server-2"]));
 
         // All by the one watch: no list after the first.
         Assert.Equal(1, _api.Lists);
@@ -99,7 +99,7 @@ public sealed class KubernetesMembershipTests : IAsyncLifetime
         _api.Bookmark();
         Slice(2, ready: true);
 
-        await UntilAsync(() => Members().Count == 3);
+        await UntilAsync(() => Servers().Count == 3);
         Assert.Equal(watches, _api.Watches);
         Assert.Equal(1, _api.Lists);
     }
@@ -112,11 +112,11 @@ public sealed class KubernetesMembershipTests : IAsyncLifetime
         // Changed after the expiry, before the proxy lists again: only a new list can tell it.
         Slice(2, ready: true);
 
-        await UntilAsync(() => Members().Count == 3);
+        await UntilAsync(() => Servers().Count == 3);
         Assert.True(_api.Lists >= 2, $"lists: {_api.Lists}");
         await UntilAsync(() => _api.Watches >= 2);
         Slice(0, ready: false);
-        await UntilAsync(() => Members().SequenceEqual(["server-1", "server-2"]));
+        await UntilAsync(() => Servers().SequenceEqual(["server-1", "server-2"]));
         var health = await HealthAsync();
         Assert.Equal("Healthy", health.GetProperty("checks").GetProperty("kubernetes").GetProperty("status").GetString());
     }
@@ -132,7 +132,7 @@ public sealed class KubernetesMembershipTests : IAsyncLifetime
         var kubernetes = health.GetProperty("checks").GetProperty("kubernetes");
         Assert.Equal("Degraded", kubernetes.GetProperty("status").GetString());
         Assert.Contains("keeping the last membership (2 servers)", kubernetes.GetProperty("description").GetString(), StringComparison.Ordinal);
-        Assert.Equal(["server-0", "server-1"], Members());
+        Assert.Equal(["server-0", "server-1"], Servers());
         using (var client = _proxy.CreateClient())
         {
             using var response = await client.GetAsync("/home?id=1");
@@ -145,7 +145,7 @@ public sealed class KubernetesMembershipTests : IAsyncLifetime
         _api.Compact();
         _api.Down = false;
 
-        await UntilAsync(() => Members().SequenceEqual(["server-1", "server-2"]));
+        await UntilAsync(() => Servers().SequenceEqual(["server-1", "server-2"]));
         Assert.True(_api.ListsGone >= 1, "the proxy listed from its last version first, and was told it is gone");
         await UntilAsync(async () => (await HealthAsync()).GetProperty("checks").GetProperty("kubernetes").GetProperty("status").GetString() == "Healthy");
     }
@@ -153,7 +153,7 @@ public sealed class KubernetesMembershipTests : IAsyncLifetime
     private void Slice(int ordinal, bool ready) =>
         _api.SetSlice($"server-{ordinal}", "server", "http", _servers[ordinal].Address.Port, ($"server-{ordinal}", ready));
 
-    private IReadOnlyList<string> Members() =>
+    private IReadOnlyList<string> Servers() =>
         _proxy.App.Services.GetRequiredService<MembershipManager>().CurrentServers.Order(StringComparer.Ordinal).ToList();
 
     private async Task<JsonElement> HealthAsync()

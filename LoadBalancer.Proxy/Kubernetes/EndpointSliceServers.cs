@@ -3,11 +3,11 @@ using k8s.Models;
 namespace LoadBalancer.Proxy.Kubernetes;
 
 /// <summary>
-/// The ring members that a set of EndpointSlices describes: every ready endpoint with an address, named by its pod's
+/// The ring servers that a set of EndpointSlices describes: every ready endpoint with an address, named by its pod's
 /// hostname (a StatefulSet's pods keep theirs: <c>server-0</c>, …, stable ring names), at the slice's port of the
 /// wanted name.
 /// </summary>
-internal static class EndpointSliceMembers
+internal static class EndpointSliceServers
 {
     /// <summary>The label Kubernetes puts on every EndpointSlice of a Service.</summary>
     public const string ServiceNameLabel = "kubernetes.io/service-name";
@@ -18,7 +18,7 @@ internal static class EndpointSliceMembers
     /// <param name="scheme">The scheme of each address.</param>
     public static Dictionary<string, Uri> From(IEnumerable<V1EndpointSlice> slices, string portName, string scheme)
     {
-        var members = new Dictionary<string, Uri>(StringComparer.Ordinal);
+        var servers = new Dictionary<string, Uri>(StringComparer.Ordinal);
         foreach (var slice in slices)
         {
             // Only IP addresses route without another lookup (FQDN slices are for ExternalName-like Services).
@@ -38,10 +38,10 @@ internal static class EndpointSliceMembers
                 }
 
                 var name = endpoint.Hostname ?? endpoint.TargetRef?.Name ?? addresses[0];
-                members[name] = new UriBuilder(scheme, addresses[0], port).Uri;
+                servers[name] = new UriBuilder(scheme, addresses[0], port).Uri;
             }
         }
 
-        return members;
+        return servers;
     }
 }
