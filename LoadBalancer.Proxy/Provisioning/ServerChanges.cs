@@ -1,3 +1,4 @@
+using LoadBalancer.Proxy.Balancing;
 using LoadBalancer.Proxy.Membership;
 using Microsoft.Extensions.Options;
 
@@ -11,16 +12,13 @@ namespace LoadBalancer.Proxy.Provisioning;
 /// </summary>
 internal sealed partial class ServerChanges(
     MembershipManager membership,
+    TableState table,
     IOptions<ProvisioningOptions> options,
     TimeProvider timeProvider,
     ILogger<ServerChanges> logger,
     IServerProvisioner? provisioner = null,
     IEngineServers? source = null)
 {
-    // How often a call looks whether the table shows its change yet: the engine's list arrives by long poll, in
-    // milliseconds, so this bounds only the last step.
-    private static readonly TimeSpan TablePoll = TimeSpan.FromMilliseconds(20);
-
     // After a stop, the engine has already taken the servers off its list (before draining): they leave this table
     // within moments, and a proxy that does not see it in this long says so rather than waits on.
     private static readonly TimeSpan LeaveTimeout = TimeSpan.FromSeconds(10);
@@ -165,20 +163,43 @@ internal sealed partial class ServerChanges(
         return new MembershipEdit(true, StatusCodes.Status200OK, null, membership.CurrentServers, changed);
     }
 
+    // Waits on the table's own change event (the engine's list arrives by long poll, so this is the last step, in
+    // milliseconds) rather than polling it.
     private async Task<bool> WaitForTableAsync(Func<IReadOnlyList<string>, bool> shows, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var started = timeProvider.GetTimestamp();
-        while (!shows(membership.CurrentServers))
+        var shown = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void OnChanged(TableSnapshot current, TableSnapshot? previous)
         {
-            if (timeProvider.GetElapsedTime(started) >= timeout)
+            if (shows(membership.CurrentServers))
+            {
+                shown.TrySetResult();
+            }
+        }
+
+        table.Changed += OnChanged;
+        try
+        {
+            if (shows(membership.CurrentServers))
+            {
+                return true;
+            }
+
+            if (timeout <= TimeSpan.Zero)
             {
                 return false;
             }
 
-            await Task.Delay(TablePoll, timeProvider, cancellationToken).ConfigureAwait(false);
+            await shown.Task.WaitAsync(timeout, timeProvider, cancellationToken).ConfigureAwait(false);
+            return true;
         }
-
-        return true;
+        catch (TimeoutException)
+        {
+            return false;
+        }
+        finally
+        {
+            table.Changed -= OnChanged;
+        }
     }
 
     [LoggerMessage(EventId = 810, Level = LogLevel.Warning, Message = "The engine changed server(s) {Servers} but this proxy's table does not show it yet")]
