@@ -64,11 +64,11 @@ public sealed class AdminPathLookalikeTests : IAsyncLifetime
     [InlineData("/%252e%252e/add", "/add")]
     public async Task A_path_a_server_could_take_for_an_admin_path_gets_400_and_reaches_no_server(string path, string adminPath)
     {
-        var response = await RawHttpExchange.SendAsync(_proxy.Address, $"GET {path} HTTP/1.1\r\nHost: proxy\r\nConnection: close\r\n\r\n");
+        var response = await RawHttpClient.SendAsync(_proxy.Address, $"GET {path} HTTP/1.1\r\nHost: proxy\r\nConnection: close\r\n\r\n");
 
-        Assert.Equal(StatusCodes.Status400BadRequest, response.Status);
-        Assert.StartsWith("application/json", response.Headers["content-type"], StringComparison.Ordinal);
-        var body = JsonDocument.Parse(response.Body).RootElement;
+        Assert.Equal(StatusCodes.Status400BadRequest, response.StatusCode);
+        Assert.StartsWith("application/json", Assert.Single(response.Values("Content-Type")), StringComparison.Ordinal);
+        var body = JsonDocument.Parse(response.BodyText).RootElement;
         Assert.Equal("failure", body.GetProperty("status").GetString());
         Assert.Equal(AdminPathGuard.RefusalMessage(adminPath), body.GetProperty("message").GetString());
         Assert.Equal($"<Error> The path could be taken for the admin path {adminPath} by a server, so it is not forwarded; call {adminPath} itself", body.GetProperty("message").GetString());
@@ -87,10 +87,10 @@ public sealed class AdminPathLookalikeTests : IAsyncLifetime
     [InlineData("/rep/x/..")]
     public async Task A_path_kestrel_or_routing_folds_onto_an_admin_path_gets_the_admin_answer(string path)
     {
-        var response = await RawHttpExchange.SendAsync(_proxy.Address, $"GET {path} HTTP/1.1\r\nHost: proxy\r\nConnection: close\r\n\r\n");
+        var response = await RawHttpClient.SendAsync(_proxy.Address, $"GET {path} HTTP/1.1\r\nHost: proxy\r\nConnection: close\r\n\r\n");
 
-        Assert.Equal(StatusCodes.Status200OK, response.Status);
-        AdminCalls.AssertJson(AdminCalls.Replicas("backend"), response.Body);
+        Assert.Equal(StatusCodes.Status200OK, response.StatusCode);
+        AdminCalls.AssertJson(AdminCalls.Replicas("backend"), response.BodyText);
         Assert.Empty(_seen);
     }
 
@@ -107,10 +107,10 @@ public sealed class AdminPathLookalikeTests : IAsyncLifetime
     [InlineData("/static/app.js")]
     public async Task A_path_that_only_resembles_an_admin_path_is_forwarded(string path)
     {
-        var response = await RawHttpExchange.SendAsync(_proxy.Address, $"GET {path} HTTP/1.1\r\nHost: proxy\r\nConnection: close\r\n\r\n");
+        var response = await RawHttpClient.SendAsync(_proxy.Address, $"GET {path} HTTP/1.1\r\nHost: proxy\r\nConnection: close\r\n\r\n");
 
-        Assert.Equal(StatusCodes.Status200OK, response.Status);
-        Assert.Equal("backend", response.Body);
+        Assert.Equal(StatusCodes.Status200OK, response.StatusCode);
+        Assert.Equal("backend", response.BodyText);
         Assert.Single(_seen);
     }
 }

@@ -35,11 +35,11 @@ public sealed class RequestBodyRefusalTests
         await using var proxy = await TestHost.StartProxyAsync(new Dictionary<string, Uri> { ["backend"] = backend.Address }, settings);
 
         // Only the headers: the proxy must answer without waiting for (or reading) the body.
-        var response = await RawHttpExchange.SendAsync(proxy.Address, $"POST /upload?id=1 HTTP/1.1\r\nHost: proxy\r\nContent-Length: {declared}\r\n\r\n");
+        var response = await RawHttpClient.SendAsync(proxy.Address, $"POST /upload?id=1 HTTP/1.1\r\nHost: proxy\r\nContent-Length: {declared}\r\n\r\n");
 
-        Assert.Equal(StatusCodes.Status413PayloadTooLarge, response.Status);
-        Assert.Equal("close", response.Headers["connection"]);
-        var body = JsonDocument.Parse(response.Body).RootElement;
+        Assert.Equal(StatusCodes.Status413PayloadTooLarge, response.StatusCode);
+        Assert.Equal(["close"], response.Values("Connection"));
+        var body = JsonDocument.Parse(response.BodyText).RootElement;
         Assert.Equal("failure", body.GetProperty("status").GetString());
         Assert.Equal($"<Error> The request body is larger than the limit of {limit} bytes", body.GetProperty("message").GetString());
         // A forward would have connected before the proxy could answer; the grace covers a slow accept.
@@ -68,10 +68,10 @@ public sealed class RequestBodyRefusalTests
         });
         await using var proxy = await TestHost.StartProxyAsync(new Dictionary<string, Uri> { ["backend"] = backend.Address }, WithoutProbes());
 
-        var response = await RawHttpExchange.SendAsync(proxy.Address, $"POST /upload?id=1 HTTP/1.1\r\nHost: proxy\r\nTransfer-Encoding: chunked\r\n\r\n{chunks}");
+        var response = await RawHttpClient.SendAsync(proxy.Address, $"POST /upload?id=1 HTTP/1.1\r\nHost: proxy\r\nTransfer-Encoding: chunked\r\n\r\n{chunks}");
 
-        Assert.Equal(StatusCodes.Status400BadRequest, response.Status);
-        var body = JsonDocument.Parse(response.Body).RootElement;
+        Assert.Equal(StatusCodes.Status400BadRequest, response.StatusCode);
+        var body = JsonDocument.Parse(response.BodyText).RootElement;
         Assert.Equal(message, body.GetProperty("message").GetString());
         Assert.Equal("failure", body.GetProperty("status").GetString());
     }
