@@ -68,23 +68,35 @@ internal sealed partial class KubernetesScaler(
         }
 
         LogScaled(logger, _name, replicas, replicas + count);
-        while (source.Servers is not { } ready || !next.All(ready.Contains))
+        try
         {
-            if (time.GetElapsedTime(started) >= timeout)
+            while (source.Servers is not { } ready || !next.All(ready.Contains))
             {
-                // Not ready in time: take the pods away again, so the call changes nothing. Nobody else may have
-                // changed the scale since (the patch tests for ours).
-                var back = await PatchAsync(replicas + count, replicas, CancellationToken.None).ConfigureAwait(false);
-                LogNotReady(logger, string.Join(", ", next), timeout, back is null);
-                return Refused(StatusCodes.Status504GatewayTimeout, back is null
-                    ? $"<Error> Server(s) {string.Join(", ", next)} were not ready within {Seconds(timeout)}; the StatefulSet '{_name}' was scaled back to {replicas}"
-                    : $"<Error> Server(s) {string.Join(", ", next)} were not ready within {Seconds(timeout)}, and scaling the StatefulSet '{_name}' back to {replicas} failed: {back.Error}");
-            }
+                if (time.GetElapsedTime(started) >= timeout)
+                {
+                    var back = await ScaleBackAsync().ConfigureAwait(false);
+                    LogNotReady(logger, string.Join(", ", next), timeout, back is null);
+                    return Refused(StatusCodes.Status504GatewayTimeout, back is null
+                        ? $"<Error> Server(s) {string.Join(", ", next)} were not ready within {Seconds(timeout)}; the StatefulSet '{_name}' was scaled back to {replicas}"
+                        : $"<Error> Server(s) {string.Join(", ", next)} were not ready within {Seconds(timeout)}, and scaling the StatefulSet '{_name}' back to {replicas} failed: {back.Error}");
+                }
 
-            await Task.Delay(ReadyPoll, time, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(ReadyPoll, time, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The caller went away before the pods were ready: nobody will hear of them, so they go again too.
+            var back = await ScaleBackAsync().ConfigureAwait(false);
+            LogAbandoned(logger, string.Join(", ", next), back is null);
+            throw;
         }
 
         return new ProvisioningResult(StatusCodes.Status200OK, null, next);
+
+        // Takes the pods away again, so the call changes nothing. Nobody else may have changed the scale since (the
+        // patch tests for ours).
+        Task<ProvisioningResult?> ScaleBackAsync() => PatchAsync(replicas + count, replicas, CancellationToken.None);
     }
 
     /// <summary>Scales down by the number of <paramref name="names"/>, which must be the highest ordinals.</summary>
@@ -196,4 +208,7 @@ internal sealed partial class KubernetesScaler(
 
     [LoggerMessage(EventId = 132, Level = LogLevel.Warning, Message = "Kubernetes: pod(s) {Servers} not ready within {Timeout}; scaled back: {ScaledBack}")]
     private static partial void LogNotReady(ILogger logger, string servers, TimeSpan timeout, bool scaledBack);
+
+    [LoggerMessage(EventId = 133, Level = LogLevel.Warning, Message = "Kubernetes: the /add of pod(s) {Servers} was abandoned by its caller before they were ready; scaled back: {ScaledBack}")]
+    private static partial void LogAbandoned(ILogger logger, string servers, bool scaledBack);
 }

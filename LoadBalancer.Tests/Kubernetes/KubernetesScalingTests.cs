@@ -50,7 +50,7 @@ public sealed class KubernetesScalingTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Add_scales_the_StatefulSet_up_and_answers_when_the_new_pod_is_a_ready_member_that_is_routed_to()
+    public async Task Add_scales_the_StatefulSet_up_and_answers_when_the_new_pod_is_a_ready_server_that_is_routed_to()
     {
         using var client = (await StartProxyAsync()).CreateClient();
 
@@ -88,7 +88,7 @@ public sealed class KubernetesScalingTests : IAsyncLifetime
         await StartPodAsync(3);
         var proxy = await StartProxyAsync();
         using var client = proxy.CreateClient();
-        await UntilAsync(() => Members(proxy).Count == 4);
+        await UntilAsync(() => ServersOf(proxy).Count == 4);
 
         var (status, body) = await SendAsync(client, Remove("""{"n":1,"hostnames":["server-3"]}""", Key));
 
@@ -133,6 +133,26 @@ public sealed class KubernetesScalingTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.GatewayTimeout, status);
         AssertJson(Failure("<Error> Server(s) server-3 were not ready within 1 s; the StatefulSet 'server' was scaled back to 3"), body);
         Assert.Equal(3, _api.Replicas);
+        await _api.SettledAsync();
+        AssertJson(Replicas("server-0", "server-1", "server-2"), (await SendAsync(client, Rep(Key))).Body);
+    }
+
+    [Fact]
+    public async Task An_add_its_caller_abandons_before_the_pods_are_ready_is_scaled_back()
+    {
+        _neverReady = true;
+        var proxy = await StartProxyAsync(("Provisioning:StartTimeout", "00:01:00"));
+        using var client = proxy.CreateClient();
+        using var abandon = new CancellationTokenSource();
+
+        var add = client.SendAsync(Add("""{"n":1}""", Key), abandon.Token);
+        await UntilAsync(() => _api.Replicas == 4);
+        await abandon.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => add);
+
+        // Well before the start timeout: the scale goes back because nobody waits for it any more.
+        await UntilAsync(() => _api.Replicas == 3);
+        Assert.Equal(2, _api.ScalePatches);
         await _api.SettledAsync();
         AssertJson(Replicas("server-0", "server-1", "server-2"), (await SendAsync(client, Rep(Key))).Body);
     }
@@ -223,7 +243,7 @@ public sealed class KubernetesScalingTests : IAsyncLifetime
         _api.SetSlice($"server-{ordinal}", "server", "http", pod.Address.Port, ($"server-{ordinal}", !_neverReady));
     }
 
-    private static IReadOnlyList<string> Members(TestHost proxy) =>
+    private static IReadOnlyList<string> ServersOf(TestHost proxy) =>
         proxy.App.Services.GetRequiredService<MembershipManager>().CurrentServers;
 
     // Bounded: polls every 50 ms for at most Limit, then fails.
