@@ -58,9 +58,12 @@ internal sealed partial class ServerChanges(
             var left = _options.StartTimeout - timeProvider.GetElapsedTime(started);
             if (!await WaitForTableAsync(servers => result.Changed.All(servers.Contains), left, cancellationToken).ConfigureAwait(false))
             {
+                // Stopped again, so that a failed call changes nothing, as when the engine itself gives up.
                 LogNotInTable(logger, string.Join(", ", result.Changed));
-                return MembershipEdit.Refused(StatusCodes.Status504GatewayTimeout,
-                    $"<Error> Server(s) {string.Join(", ", result.Changed)} started but did not reach this proxy's table in time; they run, and will join it when the engine's list arrives");
+                var back = await provisioner.StopAsync(result.Changed, TimeSpan.Zero, CancellationToken.None).ConfigureAwait(false);
+                return MembershipEdit.Refused(StatusCodes.Status504GatewayTimeout, back.Succeeded
+                    ? $"<Error> Server(s) {string.Join(", ", result.Changed)} started but did not reach this proxy's table within {_options.StartTimeout.TotalSeconds:0.#} s; they were stopped again"
+                    : $"<Error> Server(s) {string.Join(", ", result.Changed)} started but did not reach this proxy's table within {_options.StartTimeout.TotalSeconds:0.#} s, and stopping them again failed: {back.Error}");
             }
 
             changed.AddRange(result.Changed);
@@ -202,6 +205,6 @@ internal sealed partial class ServerChanges(
         }
     }
 
-    [LoggerMessage(EventId = 810, Level = LogLevel.Warning, Message = "The engine changed server(s) {Servers} but this proxy's table does not show it yet")]
+    [LoggerMessage(EventId = 810, Level = LogLevel.Warning, Message = "The engine changed server(s) {Servers} but this proxy's table does not show it in time")]
     private static partial void LogNotInTable(ILogger logger, string servers);
 }

@@ -16,12 +16,16 @@ internal sealed class EngineStandIn : IAsyncDisposable
 
     private readonly Lock _gate = new();
     private readonly Dictionary<string, TestHost> _servers = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _unlisted = new(StringComparer.Ordinal);
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _version;
     private TestHost? _api;
 
     /// <summary>When set, every start fails with the AppHost's 504 after stopping what it started.</summary>
     public bool NeverHealthy { get; set; }
+
+    /// <summary>When set, servers it starts run but are left off its list (an engine whose list lags behind its starts).</summary>
+    public bool Unlisted { get; set; }
 
     /// <summary>The API's address.</summary>
     public Uri Address => _api!.Address;
@@ -123,6 +127,10 @@ internal sealed class EngineStandIn : IAsyncDisposable
             lock (_gate)
             {
                 _servers[name] = server;
+                if (Unlisted)
+                {
+                    _unlisted.Add(name);
+                }
             }
         }
 
@@ -168,7 +176,7 @@ internal sealed class EngineStandIn : IAsyncDisposable
             {
                 version = _version,
                 free = 10,
-                servers = _servers.Select(s => new { name = s.Key, http = s.Value.Address, h2c = (Uri?)null }).ToArray(),
+                servers = _servers.Where(s => !_unlisted.Contains(s.Key)).Select(s => new { name = s.Key, http = s.Value.Address, h2c = (Uri?)null }).ToArray(),
             };
         }
     }

@@ -71,6 +71,24 @@ public sealed class ProvisioningTests
     }
 
     [Fact]
+    public async Task Servers_started_that_never_reach_the_table_in_time_are_stopped_again_and_the_add_fails()
+    {
+        await using var engine = await EngineStandIn.StartAsync("server1", "server2");
+        engine.Unlisted = true;
+        var settings = engine.ProxySettings();
+        settings["Provisioning:StartTimeout"] = "00:00:01";
+        await using var proxy = await TestHost.StartProxyAsync([], settings);
+        using var client = proxy.CreateClient();
+
+        var (status, body) = await SendAsync(client, Add("""{"n":1,"hostnames":["S9"]}""", Key));
+
+        Assert.Equal(HttpStatusCode.GatewayTimeout, status);
+        AssertJson(Failure("<Error> Server(s) S9 started but did not reach this proxy's table within 1 s; they were stopped again"), body);
+        Assert.Equal(["server1", "server2"], engine.Running);
+        AssertJson(Replicas("server1", "server2"), (await SendAsync(client, Rep(Key))).Body);
+    }
+
+    [Fact]
     public async Task A_name_in_the_ring_is_refused_before_the_engine_is_asked()
     {
         await using var engine = await EngineStandIn.StartAsync("server1", "server2");
