@@ -81,7 +81,17 @@ internal sealed partial class DockerProvisioner(
                     $"<Error> Only {Math.Max(0, _options.MaxServers - all.Count)} more server(s) can be added: the stack has {all.Count} server container(s) and Docker:MaxServers is {_options.MaxServers}");
             }
 
-            var template = await TemplateAsync(all, cancellationToken).ConfigureAwait(false);
+            ContainerInspectResponse? template;
+            try
+            {
+                template = await TemplateAsync(all, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (IsEngineFailure(ex, cancellationToken))
+            {
+                LogUnreachable(logger, ex);
+                return Unreachable("inspect a server container to copy");
+            }
+
             if (template is null)
             {
                 return Refused(StatusCodes.Status503ServiceUnavailable,
@@ -98,7 +108,7 @@ internal sealed partial class DockerProvisioner(
                     created.Add((name, response.ID));
                     await client.Containers.StartContainerAsync(response.ID, new ContainerStartParameters(), cancellationToken).ConfigureAwait(false);
                 }
-                catch (Exception ex) when (ex is DockerApiException or HttpRequestException or IOException or TimeoutException)
+                catch (Exception ex) when (IsEngineFailure(ex, cancellationToken))
                 {
                     await RemoveAllAsync(created).ConfigureAwait(false);
                     var conflict = ex is DockerApiException { StatusCode: HttpStatusCode.Conflict };
@@ -185,7 +195,7 @@ internal sealed partial class DockerProvisioner(
                     renamed.Add((container.ID, name));
                 }
             }
-            catch (Exception ex) when (ex is DockerApiException or HttpRequestException or IOException or TimeoutException)
+            catch (Exception ex) when (IsEngineFailure(ex, cancellationToken))
             {
                 foreach (var (id, name) in renamed)
                 {
@@ -222,8 +232,7 @@ internal sealed partial class DockerProvisioner(
             }, timeout.Token).ConfigureAwait(false);
             return listed.Where(c => ServerContainers.RingNameOf(c.Labels, stack.Group) is not null).ToList();
         }
-        catch (Exception ex) when (ex is DockerApiException or HttpRequestException or IOException or TimeoutException ||
-                                   ex is OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (IsEngineFailure(ex, cancellationToken))
         {
             LogUnreachable(logger, ex);
             return null;
@@ -263,12 +272,17 @@ internal sealed partial class DockerProvisioner(
         {
             return true;
         }
-        catch (Exception ex) when (ex is DockerApiException or HttpRequestException or IOException or TimeoutException)
+        catch (Exception ex) when (IsEngineFailure(ex, CancellationToken.None))
         {
             LogUnreachable(logger, ex);
             return false;
         }
     }
+
+    // What the engine or the way to it can throw; a cancellation that is not the caller's is the client's own timeout.
+    private static bool IsEngineFailure(Exception ex, CancellationToken cancellationToken) =>
+        ex is DockerApiException or HttpRequestException or IOException or TimeoutException or System.Net.Sockets.SocketException ||
+        (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested);
 
     private static ProvisioningResult NotReached() =>
         Refused(StatusCodes.Status503ServiceUnavailable, "<Error> The Docker engine has not been reached yet; try again in a moment");

@@ -99,6 +99,28 @@ public sealed class DockerEngineTests
     }
 
     [Fact]
+    public async Task An_add_the_engine_refuses_midway_fails_with_its_reason_and_removes_what_it_created()
+    {
+        await using var server = await TestHost.StartServerAsync("shared");
+        await using var engine = await FakeDockerEngine.StartAsync();
+        engine.AddComposeServer("server1");
+        engine.FailStartOf = $"{FakeDockerEngine.Group}-S6";
+        await using var proxy = await TestHost.StartProxyAsync([], engine.ProxySettings(server));
+        using var client = proxy.CreateClient();
+
+        var (status, body) = await SendAsync(client, Add("""{"n":2,"hostnames":["S5","S6"]}""", Key));
+
+        Assert.Equal(HttpStatusCode.BadGateway, status);
+        AssertJson(Failure($"<Error> Docker could not create and start server container '{FakeDockerEngine.Group}-S6': 500 {{\"message\":\"driver failed programming external connectivity\"}}; every container this call created was removed again"), body);
+        Assert.Equal([$"{FakeDockerEngine.Group}_server1_1"], engine.Containers().Keys);
+        Assert.Equal(
+            [$"create {FakeDockerEngine.Group}-S5", $"start {FakeDockerEngine.Group}-S5", $"create {FakeDockerEngine.Group}-S6", $"start (refused) {FakeDockerEngine.Group}-S6",
+             $"stop {FakeDockerEngine.Group}-S5", $"remove {FakeDockerEngine.Group}-S5", $"stop {FakeDockerEngine.Group}-S6", $"remove {FakeDockerEngine.Group}-S6"],
+            engine.Calls);
+        AssertJson(Replicas("server1"), (await SendAsync(client, Rep(Key))).Body);
+    }
+
+    [Fact]
     public async Task An_add_beyond_the_maximum_or_of_a_name_a_container_has_is_refused_before_anything_is_created()
     {
         await using var server = await TestHost.StartServerAsync("shared");

@@ -31,6 +31,9 @@ internal sealed partial class FakeDockerEngine : IAsyncDisposable
     /// <summary>When set, started containers stay "starting" and never turn healthy.</summary>
     public bool NeverHealthy { get; set; }
 
+    /// <summary>When set, starting the container named so fails with 500, as a container whose start Docker refuses.</summary>
+    public string? FailStartOf { get; set; }
+
     /// <summary>The API's address.</summary>
     public Uri Address => _api!.Address;
 
@@ -196,6 +199,10 @@ internal sealed partial class FakeDockerEngine : IAsyncDisposable
         {
             case ("GET", "/json"):
                 await WriteAsync(context, 200, container.Inspect());
+                return;
+            case ("POST", "/start") when container.Name == FailStartOf:
+                Record("start (refused)", container);
+                await WriteAsync(context, 500, new JsonObject { ["message"] = "driver failed programming external connectivity" });
                 return;
             case ("POST", "/start"):
                 Record("start", container);
