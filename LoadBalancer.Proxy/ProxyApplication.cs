@@ -42,7 +42,7 @@ public static class ProxyApplication
         ProvisioningRegistration.CheckEngine(engine, kubernetes); // two sources of the server list would overwrite each other
 
         services.AddMembership(serviceDiscovery: !kubernetes && engine == ProvisioningEngine.None); // Membership/: discovery, the ring's state
-        services.AddProvisioning(engine == ProvisioningEngine.AppHost);    // Provisioning/: the engine that runs servers, if any
+        services.AddProvisioning(engine);                        // Provisioning/, Docker/: the engine that runs servers, if any
         services.AddBalancing();                                 // Balancing/: algorithm, hash function, the table
         services.AddServerHealth();                              // Health/: probes, breakers, /health's check
         services.AddForwarding();                                // Forwarding/: key, attempts, retries, hedging

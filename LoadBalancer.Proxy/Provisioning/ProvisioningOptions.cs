@@ -13,7 +13,7 @@ public sealed class ProvisioningOptions
     /// <summary>The configuration section.</summary>
     public const string SectionName = "Provisioning";
 
-    /// <summary><c>None</c> (servers from configuration and discovery, changed in the proxy only) or <c>AppHost</c>.</summary>
+    /// <summary><c>None</c> (servers from configuration and discovery, changed in the proxy only), <c>AppHost</c>, <c>Kubernetes</c> or <c>Docker</c>.</summary>
     public ProvisioningEngine Engine { get; set; } = ProvisioningEngine.None;
 
     /// <summary>The engine's address: for <c>AppHost</c>, its provisioning API (the AppHost sets it).</summary>
@@ -49,6 +49,9 @@ public enum ProvisioningEngine
 
     /// <summary>The servers' StatefulSet, scaled through the Kubernetes API (needs <c>Kubernetes:Enabled</c>).</summary>
     Kubernetes,
+
+    /// <summary>Server containers on a Docker engine, through the Docker Engine API (the <c>Docker:*</c> settings).</summary>
+    Docker,
 }
 
 /// <summary>The rules that span fields: the AppHost engine needs its address and key.</summary>
@@ -56,8 +59,8 @@ internal sealed class ProvisioningOptionsValidator : IValidateOptions<Provisioni
 {
     public ValidateOptionsResult Validate(string? name, ProvisioningOptions options)
     {
-        // Kubernetes reaches its engine with the Kubernetes:* settings, not these.
-        if (options.Engine is ProvisioningEngine.None or ProvisioningEngine.Kubernetes)
+        // Kubernetes and Docker reach their engines with the Kubernetes:* and Docker:* settings, not these.
+        if (options.Engine is ProvisioningEngine.None or ProvisioningEngine.Kubernetes or ProvisioningEngine.Docker)
         {
             return ValidateOptionsResult.Success;
         }

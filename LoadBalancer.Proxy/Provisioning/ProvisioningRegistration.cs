@@ -1,3 +1,5 @@
+using LoadBalancer.Proxy.Docker;
+
 namespace LoadBalancer.Proxy.Provisioning;
 
 /// <summary>What runs the servers: with an engine, membership follows its list and /add, /rm go through it.</summary>
@@ -7,13 +9,20 @@ internal static class ProvisioningRegistration
     /// Registers the provisioning options and what <c>/add</c> and <c>/rm</c> change through; with an engine configured,
     /// also its client and the membership source that follows its list, in place of service discovery's.
     /// </summary>
-    public static IServiceCollection AddProvisioning(this IServiceCollection services, bool engine)
+    /// <param name="services">The proxy's services.</param>
+    /// <param name="engine">The configured engine; <c>Kubernetes</c> registers its own (KubernetesRegistration).</param>
+    public static IServiceCollection AddProvisioning(this IServiceCollection services, ProvisioningEngine engine)
     {
         services.AddValidatedOptions<ProvisioningOptions, ProvisioningOptionsValidator>(ProvisioningOptions.SectionName);
         services.AddSingleton<ServerChanges>();
-        if (engine)
+        services.AddDockerProvisioning(engine == ProvisioningEngine.Docker);
+        if (engine is ProvisioningEngine.AppHost or ProvisioningEngine.Docker)
         {
-            services.AddSingleton<IServerProvisioner, AppHostProvisioner>();
+            if (engine == ProvisioningEngine.AppHost)
+            {
+                services.AddSingleton<IServerProvisioner, AppHostProvisioner>();
+            }
+
             services.AddSingleton<ProvisionedMembershipSource>();
             services.AddSingleton<IEngineServers>(sp => sp.GetRequiredService<ProvisionedMembershipSource>());
             services.AddHostedService(sp => sp.GetRequiredService<ProvisionedMembershipSource>());

@@ -21,6 +21,18 @@ internal static class AppHostManifest
     /// <summary>The committed docker-compose.yml.</summary>
     public static string CommittedComposePath => Path.Combine(RepositoryRoot, "docker-compose.yml");
 
+    /// <summary>The committed docker-compose.provisioning.yml.</summary>
+    public static string CommittedOverlayPath => Path.Combine(RepositoryRoot, ProvisioningOverlay.FileName);
+
+    /// <summary>The differences between the overlay the AppHost derives and the committed docker-compose.provisioning.yml.</summary>
+    public static async Task<IReadOnlyList<string>> OverlayDriftFromCommittedAsync(params string[] appHostArgs)
+    {
+        var derived = await DeriveComposeAsync(appHostArgs);
+        return ComposeDiff.Compare(
+            ComposeFile.Parse(ProvisioningOverlay.ToYaml(derived)),
+            ComposeFile.Parse(await File.ReadAllTextAsync(CommittedOverlayPath)));
+    }
+
     /// <summary>Publishes the manifest with <paramref name="appHostArgs"/> as extra AppHost configuration.</summary>
     public static async Task<AspireManifest> PublishAsync(params string[] appHostArgs)
     {

@@ -19,6 +19,43 @@ public sealed class ComposeDriftTests
     }
 
     [Fact]
+    public async Task Committed_provisioning_overlay_matches_the_AppHost()
+    {
+        var differences = await AppHostManifest.OverlayDriftFromCommittedAsync();
+
+        Assert.True(differences.Count == 0,
+            "docker-compose.provisioning.yml no longer matches the AppHost; run scripts/generate-compose.sh and commit the result.\n" +
+            string.Join("\n", differences));
+    }
+
+    [Fact]
+    public async Task A_server_added_in_the_AppHost_is_named_as_unlabelled_in_the_overlay_and_missing_from_the_second_proxy()
+    {
+        var differences = await AppHostManifest.OverlayDriftFromCommittedAsync("LoadBalancer:Servers=4");
+
+        Assert.Contains(differences, d => d.StartsWith("services.server4: missing from the compose file", StringComparison.Ordinal));
+        Assert.Contains(differences, d => d.StartsWith("services.proxy2.environment.services__server4__http__0: missing", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void The_overlay_gives_both_proxies_the_socket_and_the_engine_and_every_server_its_label()
+    {
+        var overlay = (YamlMappingNode)ComposeFile.Parse(File.ReadAllText(AppHostManifest.CommittedOverlayPath))["services"];
+        var compose = (YamlMappingNode)ComposeFile.Parse(File.ReadAllText(AppHostManifest.CommittedComposePath))["services"];
+        var servers = ((YamlMappingNode)compose["proxy"]["depends_on"]).Children.Keys.Select(k => ((YamlScalarNode)k).Value!).ToList();
+
+        foreach (var proxy in new[] { "proxy", ProvisioningOverlay.SecondProxy })
+        {
+            Assert.Equal("Docker", ((YamlScalarNode)overlay[proxy]["environment"]["Provisioning__Engine"]).Value);
+            Assert.Equal("/var/run/docker.sock:/var/run/docker.sock", ((YamlScalarNode)((YamlSequenceNode)overlay[proxy]["volumes"])[0]).Value);
+        }
+
+        Assert.Equal("127.0.0.1:${PROXY2_PORT:-5001}:8080", ((YamlScalarNode)((YamlSequenceNode)overlay["proxy2"]["ports"])[0]).Value);
+        Assert.Equal(["server1", "server2", "server3"], servers);
+        Assert.All(servers, server => Assert.Equal(server, ((YamlScalarNode)overlay[server]["labels"]["loadbalancer.server"]).Value));
+    }
+
+    [Fact]
     public async Task A_server_added_in_the_AppHost_is_named_as_missing_from_compose()
     {
         var servers = ServicesOf(ComposeFile.Parse(await File.ReadAllTextAsync(AppHostManifest.CommittedComposePath)))

@@ -6,9 +6,11 @@ using Xunit.Abstractions;
 namespace LoadBalancer.Tests.Docker;
 
 /// <summary>
-/// The committed docker-compose.yml brought up under a project name of its own (so it touches no other stack), with
-/// a generated env file: a random admin key, free loopback ports for the proxy and the dashboard. Disposing takes it
-/// down with its volumes and built images, whatever the test did before.
+/// The committed docker-compose.yml (and any overlays, e.g. docker-compose.provisioning.yml) brought up under a
+/// project name of its own (so it touches no other stack), with a generated env file: a random admin key, free
+/// loopback ports for the proxies and the dashboard. Disposing takes it down with its volumes and built images,
+/// whatever the test did before, and first removes the server containers the proxy created (compose does not know
+/// them): every container labelled as a server of this project.
 /// </summary>
 internal sealed class ComposeStack : IAsyncDisposable
 {
@@ -19,16 +21,20 @@ internal sealed class ComposeStack : IAsyncDisposable
     private readonly DirectoryInfo _directory;
     private bool _down;
 
-    private ComposeStack(ITestOutputHelper output)
+    private readonly string[] _files;
+
+    private ComposeStack(ITestOutputHelper output, string[] overlays)
     {
         _output = output;
+        _files = [AppHostManifest.CommittedComposePath, .. overlays.Select(o => Path.Combine(AppHostManifest.RepositoryRoot, o))];
         Project = $"lbtest{Guid.NewGuid():N}"[..18];
         // At least the proxy's 16 characters (AdminOptions.MinimumKeyLength); letters and digits only.
         AdminKey = RandomNumberGenerator.GetHexString(32, lowercase: true);
         ProxyPort = Ports.Free();
         DashboardPort = Ports.Free();
+        Proxy2Port = Ports.Free();
         _directory = Directory.CreateTempSubdirectory("loadbalancer-compose-");
-        File.WriteAllText(EnvFile, $"ADMIN_KEY={AdminKey}\nPROXY_PORT={ProxyPort}\nDASHBOARD_PORT={DashboardPort}\n");
+        File.WriteAllText(EnvFile, $"ADMIN_KEY={AdminKey}\nPROXY_PORT={ProxyPort}\nDASHBOARD_PORT={DashboardPort}\nPROXY2_PORT={Proxy2Port}\n");
     }
 
     public string Project { get; }
@@ -39,12 +45,18 @@ internal sealed class ComposeStack : IAsyncDisposable
 
     public int DashboardPort { get; }
 
+    /// <summary>The second proxy replica's port (docker-compose.provisioning.yml's proxy2).</summary>
+    public int Proxy2Port { get; }
+
+    /// <summary>The filter that finds the server containers the proxy created for this project.</summary>
+    public string ServerFilter => $"label={LoadBalancer.Proxy.Docker.DockerLabels.Group}={Project}";
+
     private string EnvFile => Path.Combine(_directory.FullName, ".env");
 
     /// <summary><c>docker-compose up -d --build</c>; on failure the stack is taken down before the error is thrown.</summary>
-    public static async Task<ComposeStack> UpAsync(ITestOutputHelper output)
+    public static async Task<ComposeStack> UpAsync(ITestOutputHelper output, params string[] overlays)
     {
-        var stack = new ComposeStack(output);
+        var stack = new ComposeStack(output, overlays);
         try
         {
             var started = DateTime.UtcNow;
@@ -59,7 +71,9 @@ internal sealed class ComposeStack : IAsyncDisposable
         }
     }
 
-    public HttpClient CreateProxyClient() => new() { BaseAddress = new Uri($"http://127.0.0.1:{ProxyPort}"), Timeout = TimeSpan.FromSeconds(30) };
+    public HttpClient CreateProxyClient(TimeSpan? timeout = null) => new() { BaseAddress = new Uri($"http://127.0.0.1:{ProxyPort}"), Timeout = timeout ?? TimeSpan.FromSeconds(30) };
+
+    public HttpClient CreateProxy2Client(TimeSpan? timeout = null) => new() { BaseAddress = new Uri($"http://127.0.0.1:{Proxy2Port}"), Timeout = timeout ?? TimeSpan.FromSeconds(30) };
 
     public HttpClient CreateDashboardClient() => new() { BaseAddress = new Uri($"http://127.0.0.1:{DashboardPort}"), Timeout = TimeSpan.FromSeconds(30) };
 
@@ -69,7 +83,7 @@ internal sealed class ComposeStack : IAsyncDisposable
     public async Task<DockerCli.Result> ComposeAsync(TimeSpan timeout, params string[] arguments) =>
         (await DockerCli.RunAsync(
             "docker-compose",
-            ["-f", AppHostManifest.CommittedComposePath, "--env-file", EnvFile, "-p", Project, .. arguments],
+            [.. _files.SelectMany(file => new[] { "-f", file }), "--env-file", EnvFile, "-p", Project, .. arguments],
             timeout,
             AppHostManifest.RepositoryRoot)).EnsureSuccess($"docker-compose {string.Join(' ', arguments)}");
 
@@ -108,6 +122,14 @@ internal sealed class ComposeStack : IAsyncDisposable
         }
 
         _down = true;
+        // The proxy's own containers first: compose would leave them, and its network could not go while they are on it.
+        var created = (await DockerCli.RunAsync("docker", ["ps", "-a", "-q", "--filter", ServerFilter], CommandTimeout)).EnsureSuccess("docker ps").Output
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (created.Length > 0)
+        {
+            (await DockerCli.RunAsync("docker", ["rm", "-f", "-v", .. created], CommandTimeout)).EnsureSuccess("docker rm -f");
+        }
+
         await ComposeAsync("down", "-v", "--rmi", "local", "--remove-orphans", "--timeout", "10");
     }
 
@@ -119,6 +141,7 @@ internal sealed class ComposeStack : IAsyncDisposable
         foreach (var (kind, arguments) in new (string, string[])[]
         {
             ("container", ["ps", "-a", "-q", "--filter", label]),
+            ("server container", ["ps", "-a", "-q", "--filter", ServerFilter]),
             ("network", ["network", "ls", "-q", "--filter", label]),
             ("volume", ["volume", "ls", "-q", "--filter", label]),
             ("image", ["images", "-q", "--filter", $"reference={Project}_*"]),

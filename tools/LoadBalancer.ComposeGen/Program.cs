@@ -45,20 +45,27 @@ if (format == "kubernetes")
 outputPath = Path.GetFullPath(outputPath ?? "docker-compose.yml");
 var model = ComposeGenerator.Generate(AspireManifest.Load(manifestPath), repositoryRoot: Path.GetDirectoryName(outputPath)!);
 
+// The provisioning overlay is derived from the same model and goes beside the compose file.
+var overlayPath = Path.Combine(Path.GetDirectoryName(outputPath)!, ProvisioningOverlay.FileName);
 if (check)
 {
-    var differences = ComposeDiff.Compare(
-        ComposeFile.Parse(ComposeFile.ToYaml(model)),
-        ComposeFile.Parse(File.Exists(outputPath) ? File.ReadAllText(outputPath) : ""));
-    foreach (var difference in differences)
+    var failed = false;
+    foreach (var (path, expected) in new[] { (outputPath, ComposeFile.ToYaml(model)), (overlayPath, ProvisioningOverlay.ToYaml(model)) })
     {
-        Console.Error.WriteLine(difference);
+        var differences = ComposeDiff.Compare(ComposeFile.Parse(expected), ComposeFile.Parse(File.Exists(path) ? File.ReadAllText(path) : ""));
+        foreach (var difference in differences)
+        {
+            Console.Error.WriteLine(difference);
+        }
+
+        Console.WriteLine(differences.Count == 0 ? $"{path} matches the manifest." : $"{path} differs from the manifest: regenerate it.");
+        failed |= differences.Count > 0;
     }
 
-    Console.WriteLine(differences.Count == 0 ? $"{outputPath} matches the manifest." : $"{outputPath} differs from the manifest: regenerate it.");
-    return differences.Count == 0 ? 0 : 1;
+    return failed ? 1 : 0;
 }
 
 ComposeFile.Write(model, outputPath);
+File.WriteAllText(overlayPath, ProvisioningOverlay.ToYaml(model));
 Console.WriteLine($"Wrote {outputPath}: {((YamlDotNet.RepresentationModel.YamlMappingNode)model.Document["services"]).Children.Count} services, {model.Variables.Count} variables.");
 return 0;
