@@ -43,5 +43,7 @@ public static class EventIds
         [nameof(Provisioning)] = Provisioning,
         // Kubernetes/ feeds membership from EndpointSlices and scales the StatefulSet: its events are membership events (12x, 13x).
         ["Kubernetes"] = Membership,
+        // Docker/ is the Docker provisioning engine, its watch included: its events are provisioning events (82x, 83x).
+        ["Docker"] = Provisioning,
     };
 }
