@@ -4,9 +4,10 @@
 # bounded queue), through: ours with Balancing:Algorithm=Ring, ours with BoundedLoad, nginx `hash $arg_id consistent`
 # and HAProxy `hash-type consistent` with `hash-balance-factor`. All on 127.0.0.1, measured alternating over the rounds.
 # One command: bench/hotkeys.sh
-# env: RATE=420 DURATION=15 WARMUP=1 ROUNDS=3 ZIPF_S=1.1 IDS=1000 SEED=1 SERVICE_TIME=00:00:00.020 CONCURRENCY=4
+# env: RATE=420 DURATION=15 WARMUP=3 ROUNDS=3 ZIPF_S=1.1 IDS=1000 SEED=1 SERVICE_TIME=00:00:00.020 CONCURRENCY=4
 #      QUEUE=16 BALANCE_FACTOR=1.25 TIMEOUT=5 NOTE="..."
 #      BOUNDED_ALT="Balancing__BoundedLoadProbe=..."  adds a target ours-bounded-alt: BoundedLoad with those settings
+#      ONLY="ours-bounded haproxy"  measures only these targets; KEEP=1 keeps the work folder (logs, per-run JSON)
 # Writes bench/results/hotkeys.md and bench/results/hotkeys-*.png. Every process it starts is stopped on exit.
 set -euo pipefail
 
@@ -14,7 +15,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BENCH="$ROOT/bench"
 RATE="${RATE:-420}"
 DURATION="${DURATION:-15}"
-WARMUP="${WARMUP:-1}"
+WARMUP="${WARMUP:-3}"
 ROUNDS="${ROUNDS:-3}"
 ZIPF_S="${ZIPF_S:-1.1}"
 IDS="${IDS:-1000}"
@@ -146,6 +147,8 @@ HASH_BALANCE_FACTOR=$(python3 -c "print(round($BALANCE_FACTOR * 100))")
 start_peer haproxy haproxy "$BENCH/config/haproxy.cfg.template" "s|^  hash-type consistent$|&\n  hash-balance-factor $HASH_BALANCE_FACTOR|"
 TARGETS+=(nginx haproxy)
 grep -q "hash-balance-factor $HASH_BALANCE_FACTOR" "$WORK/haproxy.conf" || { echo "hash-balance-factor not set" >&2; exit 1; }
+# ONLY="ours-bounded haproxy" measures a subset (the others are started all the same).
+if [[ -n "${ONLY:-}" ]]; then read -r -a TARGETS <<<"$ONLY"; fi
 for t in "${TARGETS[@]}"; do wait_up "${URL[$t]}" || { cat "$WORK/$t.log" >&2 2>/dev/null; exit 1; }; done
 
 # --- measure, alternating -----------------------------------------------------------------------------------------
@@ -162,10 +165,12 @@ capacity() { # reset|read: every server's counters (POST /capacity/reset answers
   printf '}\n'
 }
 
+# The generator resets the servers' counters when its measured window begins, so their peaks cover that window only.
+RESETS=$(printf 'http://127.0.0.1:%s/capacity/reset,' "${SERVER_PORTS[@]}")
 loadgen() { # target, seconds, warm-up seconds, output file
   dotnet "$WORK/bin/LoadBalancer.LoadGen/LoadBalancer.LoadGen.dll" --url "${URL[$1]}" --rate "$RATE" --duration "$2" \
     --warmup "$3" --zipf-s "$ZIPF_S" --ids "$IDS" --seed "$SEED" --timeout "$TIMEOUT" --servers 3 \
-    --balance-factor "$BALANCE_FACTOR" --label "$1" --out "$4"
+    --balance-factor "$BALANCE_FACTOR" --label "$1" --out "$4" --reset "$RESETS"
 }
 
 for t in "${TARGETS[@]}"; do
@@ -178,7 +183,6 @@ LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 for round in $(seq 1 "$ROUNDS"); do
   for t in "${TARGETS[@]}"; do
     log "round $round/$ROUNDS: $t (${DURATION}s at $RATE requests/s, Zipf s=$ZIPF_S over $IDS ids)"
-    capacity >/dev/null
     loadgen "$t" "$DURATION" "$WARMUP" "$WORK/results/$round-$t.json"
     capacity >"$WORK/results/$round-$t.capacity.json"
   done

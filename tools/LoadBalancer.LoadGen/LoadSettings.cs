@@ -7,7 +7,8 @@ internal sealed record LoadSettings
 {
     public const string Usage =
         "Usage: LoadBalancer.LoadGen --url URL [--rate 1000] [--duration 10] [--warmup 2] [--zipf-s 1.0] [--ids 10000] " +
-        "[--seed 1] [--timeout 5] [--max-in-flight 20000] [--servers 3] [--balance-factor 1.25] [--label NAME] [--out FILE]";
+        "[--seed 1] [--timeout 5] [--max-in-flight 20000] [--servers 3] [--balance-factor 1.25] [--label NAME] [--out FILE] " +
+        "[--reset URL,URL...] [--prewarm 16]";
 
     /// <summary>The target; requests go to <c>{Url}/home?id=…</c>.</summary>
     public required Uri Url { get; init; }
@@ -47,6 +48,15 @@ internal sealed record LoadSettings
 
     /// <summary>Where the JSON summary goes; standard output when null.</summary>
     public string? Out { get; init; }
+
+    /// <summary>
+    /// URLs POSTed to when the measured window begins (after <see cref="Warmup"/>): the servers' <c>/capacity/reset</c>,
+    /// so their peaks cover the measured window only.
+    /// </summary>
+    public IReadOnlyList<Uri> ResetUrls { get; init; } = [];
+
+    /// <summary>Requests sent at once, three times, before the clock starts (connections opened, code compiled); 0 none.</summary>
+    public int Prewarm { get; init; } = 16;
 
     /// <summary>Parses <paramref name="args"/>; an error message when they are not valid.</summary>
     public static LoadSettings Parse(string[] args)
@@ -98,8 +108,12 @@ internal sealed record LoadSettings
             MaxInFlight = (int)Number("max-in-flight", 20_000, 1, 1_000_000),
             Servers = (int)Number("servers", 3, 1, 10_000),
             BalanceFactor = Number("balance-factor", 1.25, 1, 100),
+            Prewarm = (int)Number("prewarm", 16, 0, 10_000),
             Label = Take("label") ?? "target",
             Out = Take("out"),
+            ResetUrls = (Take("reset") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(text => Uri.TryCreate(text, UriKind.Absolute, out var reset) ? reset : throw new ArgumentException($"--reset '{text}' is not a URL."))
+                .ToArray(),
         };
         if (values.Count > 0)
         {

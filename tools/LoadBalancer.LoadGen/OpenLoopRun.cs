@@ -28,6 +28,7 @@ internal sealed class OpenLoopRun
     private readonly List<string> _serverNames = [];
     private readonly Lock _namesLock = new();
     private readonly double _ticksPerSecond = Stopwatch.Frequency;
+    private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _start;
     private int _outstanding;
     private int _peakOutstanding;
@@ -74,16 +75,70 @@ internal sealed class OpenLoopRun
     /// <summary>Runs the schedule on a thread of its own and waits for every request to end (each within the timeout).</summary>
     public async Task RunAsync()
     {
+        await PrewarmAsync().ConfigureAwait(false);
         var pending = new List<Task>(_records.Length);
         var scheduler = new Thread(() => Schedule(pending)) { IsBackground = true, Name = "open-loop scheduler", Priority = ThreadPriority.AboveNormal };
         scheduler.Start();
+        var reset = ResetAtMeasureStartAsync();
         await Task.Run(scheduler.Join).ConfigureAwait(false);
+        await reset.ConfigureAwait(false);
         await Task.WhenAll(pending).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Before the clock starts: a few rounds of <see cref="LoadSettings.Prewarm"/> requests at once, so the connections
+    /// are open and the client's code compiled. Without it the first scheduled requests wait for both and then leave
+    /// together, a burst the schedule never asked for.
+    /// </summary>
+    private async Task PrewarmAsync()
+    {
+        for (var round = 0; round < 3 && _settings.Prewarm > 0; round++)
+        {
+            await Task.WhenAll(Enumerable.Range(0, Math.Min(_settings.Prewarm, _paths.Length)).Select(async i =>
+            {
+                try
+                {
+                    using var response = await _client.GetAsync(_paths[i]).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+                {
+                    // Only the connection and the code matter here; the answer does not.
+                }
+            })).ConfigureAwait(false);
+        }
+    }
+
+    private async Task ResetAtMeasureStartAsync()
+    {
+        if (_settings.ResetUrls.Count == 0)
+        {
+            return;
+        }
+
+        await _started.Task.ConfigureAwait(false);
+        var wait = TimeSpan.FromSeconds(_settings.Warmup) - Stopwatch.GetElapsedTime(_start);
+        if (wait > TimeSpan.Zero)
+        {
+            await Task.Delay(wait).ConfigureAwait(false);
+        }
+
+        foreach (var url in _settings.ResetUrls)
+        {
+            try
+            {
+                using var response = await _client.PostAsync(url, content: null).ConfigureAwait(false);
+            }
+            catch (HttpRequestException ex)
+            {
+                Console.Error.WriteLine($"--reset {url}: {ex.Message}");
+            }
+        }
     }
 
     private void Schedule(List<Task> pending)
     {
         _start = Stopwatch.GetTimestamp();
+        _started.TrySetResult();
         for (var i = 0; i < _records.Length; i++)
         {
             var due = (long)(i / _settings.Rate * _ticksPerSecond);

@@ -20,7 +20,8 @@ internal sealed record RunSummary(
     Percentiles SendLagMs,
     int PeakOutstanding,
     Dictionary<string, ServerSummary> Servers,
-    BoundedLoadCheck BoundedLoad)
+    BoundedLoadCheck BoundedLoad,
+    IReadOnlyList<SecondSummary> Seconds)
 {
     /// <summary>Summarizes the measured window of a run: the records from <paramref name="firstMeasured"/> on.</summary>
     public static RunSummary Of(LoadSettings settings, ZipfKeys keys, IReadOnlyList<RequestRecord> records, int firstMeasured,
@@ -78,7 +79,8 @@ internal sealed record RunSummary(
         return new RunSummary(
             settings.Label, settings.Url.ToString(), settings.Rate, settings.Duration, settings.Warmup, settings.ZipfS, settings.Ids, settings.Seed,
             keys.ShareOf(0), records.Count - firstMeasured, ok.Count, errors, ok.Count / settings.Duration,
-            Percentiles.Of(ok), Percentiles.Of(all), Percentiles.Of(lag), peakOutstanding, byServer, check);
+            Percentiles.Of(ok), Percentiles.Of(all), Percentiles.Of(lag), peakOutstanding, byServer, check,
+            SecondSummary.Of(records, firstMeasured, settings.Rate));
     }
 }
 
@@ -173,5 +175,30 @@ internal sealed record BoundedLoadCheck(double C, int Servers, int Checked, int 
         {
             MaxInFlightByServer = peak,
         };
+    }
+}
+
+/// <summary>One second of the measured window, by scheduled send time: what a chart over time needs.</summary>
+/// <param name="Second">Seconds since the measured window began.</param>
+/// <param name="Ok">200 answers to the requests scheduled in this second.</param>
+/// <param name="Errors">Other outcomes.</param>
+/// <param name="P99Ms">The 99th percentile latency of the 200 answers.</param>
+/// <param name="MaxSendLagMs">The scheduler's worst lateness in this second.</param>
+internal sealed record SecondSummary(int Second, int Ok, int Errors, double P99Ms, double MaxSendLagMs)
+{
+    public static IReadOnlyList<SecondSummary> Of(IReadOnlyList<RequestRecord> records, int firstMeasured, double rate)
+    {
+        var tick = OpenLoopRun.TicksPerSecond / 1000.0;
+        var perSecond = Math.Max(1, (int)Math.Round(rate));
+        var seconds = new List<SecondSummary>();
+        for (var from = firstMeasured; from < records.Count; from += perSecond)
+        {
+            var slice = Enumerable.Range(from, Math.Min(perSecond, records.Count - from)).Select(i => records[i]).ToList();
+            var ok = slice.Where(r => r.Status == 200).Select(r => (r.Done - r.Due) / tick).ToList();
+            var lag = slice.Count == 0 ? 0 : slice.Max(r => (r.Sent - r.Due) / tick);
+            seconds.Add(new SecondSummary(seconds.Count, ok.Count, slice.Count - ok.Count, Percentiles.Of(ok).P99, Math.Round(lag, 3)));
+        }
+
+        return seconds;
     }
 }
