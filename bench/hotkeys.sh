@@ -193,7 +193,7 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 mkdir -p "$(dirname "$OUT")"
 "$PYTHON" "$BENCH/config/hotkeys_report.py" "$WORK/results" "$OUT" --images "$BENCH/results" \
   --targets "${TARGETS[@]}" --rounds "$ROUNDS" --note "$NOTE" \
-  --setup "rate=$RATE duration=$DURATION warmup=$WARMUP zipf_s=$ZIPF_S ids=$IDS seed=$SEED service_time=$SERVICE_TIME concurrency=$CONCURRENCY queue=$QUEUE balance_factor=$BALANCE_FACTOR timeout=$TIMEOUT bounded_alt=$BOUNDED_ALT" \
+  --setup "rate=$RATE duration=$DURATION warmup=$WARMUP zipf_s=$ZIPF_S ids=$IDS seed=$SEED service_time=$SERVICE_TIME concurrency=$CONCURRENCY queue=$QUEUE balance_factor=$BALANCE_FACTOR timeout=$TIMEOUT" --bounded-alt "$BOUNDED_ALT" \
   --load "$LOAD_BEFORE" "$LOAD_AFTER" \
   --versions "dotnet $(dotnet --version)" "$(nginx -v 2>&1)" "$(haproxy -v 2>&1 | head -1)"
 log "wrote $OUT"
