@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using LoadBalancer.Server.Capacity;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 
@@ -19,6 +20,7 @@ public static class ServerEndpoints
             .Configure<IConfiguration>((options, configuration) => options.Id = configuration["SERVER_ID"] ?? options.Id)
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        builder.Services.AddCapacity();
         // Endpoint defaults reach the addresses bound from ASPNETCORE_URLS too, so the h2c port is picked out there
         // rather than listened on explicitly, which would make Kestrel ignore every configured address.
         builder.Services.AddOptions<KestrelServerOptions>()
@@ -52,12 +54,16 @@ public static class ServerEndpoints
         var home = JsonSerializer.SerializeToUtf8Bytes(
             new ServerReply($"Hello from Server: {id}", "successful"), ServerJsonContext.Relaxed.ServerReply);
 
-        app.MapGet("/home", (HttpContext context) =>
+        // The bench-only capacity model (off by default) maps its own /home; otherwise /home answers at once.
+        if (!app.MapCapacity(id, home))
         {
-            context.Response.ContentType = "application/json";
-            context.Response.ContentLength = home.Length;
-            return context.Response.Body.WriteAsync(home).AsTask();
-        });
+            app.MapGet("/home", (HttpContext context) =>
+            {
+                context.Response.ContentType = "application/json";
+                context.Response.ContentLength = home.Length;
+                return context.Response.Body.WriteAsync(home).AsTask();
+            });
+        }
 
         app.MapGet("/heartbeat", () => Results.Ok());
 

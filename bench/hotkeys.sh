@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# Scenario: hot keys. Zipf-distributed ids offered at a fixed rate by an open-loop generator (tools/LoadBalancer.LoadGen)
+# to three LoadBalancer.Server instances with a bounded capacity (Capacity:*: a service time, a concurrency limit and a
+# bounded queue), through: ours with Balancing:Algorithm=Ring, ours with BoundedLoad, nginx `hash $arg_id consistent`
+# and HAProxy `hash-type consistent` with `hash-balance-factor`. All on 127.0.0.1, measured alternating over the rounds.
+# One command: bench/hotkeys.sh
+# env: RATE=420 DURATION=15 WARMUP=3 ROUNDS=3 ZIPF_S=1.1 IDS=1000 SEED=1 SERVICE_TIME=00:00:00.020 CONCURRENCY=4
+#      QUEUE=16 BALANCE_FACTOR=1.25 TIMEOUT=5 NOTE="..."
+#      BOUNDED_ALT="Balancing__BoundedLoadProbe=..."  adds a target ours-bounded-alt: BoundedLoad with those settings
+#      ONLY="ours-bounded haproxy"  measures only these targets; KEEP=1 keeps the work folder (logs, per-run JSON)
+# Writes bench/results/hotkeys.md and bench/results/hotkeys-*.png. Every process it starts is stopped on exit.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BENCH="$ROOT/bench"
+RATE="${RATE:-420}"
+DURATION="${DURATION:-15}"
+WARMUP="${WARMUP:-3}"
+ROUNDS="${ROUNDS:-3}"
+ZIPF_S="${ZIPF_S:-1.1}"
+IDS="${IDS:-1000}"
+SEED="${SEED:-1}"
+SERVICE_TIME="${SERVICE_TIME:-00:00:00.020}"
+CONCURRENCY="${CONCURRENCY:-4}"
+QUEUE="${QUEUE:-16}"
+BALANCE_FACTOR="${BALANCE_FACTOR:-1.25}"
+TIMEOUT="${TIMEOUT:-5}"
+BOUNDED_ALT="${BOUNDED_ALT:-}"
+NOTE="${NOTE:-}"
+WORK="$(mktemp -d /tmp/lb-hotkeys.XXXXXX)"
+OUT="$BENCH/results/hotkeys.md"
+PIDS=()
+
+cleanup() {
+  local pid _
+  for pid in "${PIDS[@]}"; do
+    kill "$pid" 2>/dev/null || true
+  done
+  # Give them 10 s to stop gracefully, then end them.
+  for _ in $(seq 1 50); do
+    local alive=0
+    for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    ((alive)) || break
+    sleep 0.2
+  done
+  for pid in "${PIDS[@]}"; do
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  if [[ "${KEEP:-0}" == 1 ]]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT INT TERM
+
+log() { printf '\033[1m==> [%s] %s\033[0m\n' "$(date +%T)" "$*" >&2; }
+
+# --- tools --------------------------------------------------------------------------------------------------------
+missing=()
+command -v nginx >/dev/null || missing+=(nginx)
+command -v haproxy >/dev/null || missing+=(haproxy)
+command -v curl >/dev/null || missing+=(curl)
+# The report needs matplotlib: the first python3 on PATH that has it, else Debian's own with python3-matplotlib.
+PYTHON=""
+for candidate in python3 /usr/bin/python3; do
+  if command -v "$candidate" >/dev/null && "$candidate" -c 'import matplotlib' 2>/dev/null; then PYTHON=$candidate; break; fi
+done
+[[ -n "$PYTHON" ]] || { missing+=(python3-matplotlib); PYTHON=/usr/bin/python3; }
+if ((${#missing[@]})); then
+  log "installing ${missing[*]}"
+  apt-get -o DPkg::Lock::Timeout=600 update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# --- build --------------------------------------------------------------------------------------------------------
+log "building Release"
+for project in LoadBalancer.Server LoadBalancer.Proxy tools/LoadBalancer.LoadGen; do
+  dotnet build "$ROOT/$project" -c Release -nologo -v q -o "$WORK/bin/$(basename "$project")" >"$WORK/build.log" 2>&1 \
+    || { cat "$WORK/build.log" >&2; exit 1; }
+done
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+
+wait_up() { # url
+  for _ in $(seq 1 150); do
+    if curl -fsS -o /dev/null "$1/home?id=123456" 2>/dev/null; then return 0; fi
+    sleep 0.2
+  done
+  echo "not answering: $1" >&2
+  return 1
+}
+
+LAST_PID=""
+start() { # name, then the command; environment set by the caller. Sets LAST_PID.
+  "${@:2}" >"$WORK/$1.log" 2>&1 &
+  LAST_PID=$!
+  PIDS+=("$LAST_PID")
+}
+
+export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning
+
+# --- the three servers, each with a bounded capacity ------------------------------------------------------------------
+# SERVER_ID is the name the proxy knows them by, so /home's message, X-Server-Id and X-Upstream-Server agree.
+SERVER_PORTS=()
+for i in 1 2 3; do
+  port=$(free_port)
+  SERVER_PORTS+=("$port")
+  SERVER_ID="server$i" ASPNETCORE_URLS="http://127.0.0.1:$port" Capacity__ServiceTime="$SERVICE_TIME" \
+    Capacity__ConcurrencyLimit="$CONCURRENCY" Capacity__QueueLimit="$QUEUE" \
+    start "server$i" dotnet "$WORK/bin/LoadBalancer.Server/LoadBalancer.Server.dll"
+done
+for port in "${SERVER_PORTS[@]}"; do wait_up "http://127.0.0.1:$port"; done
+S1=${SERVER_PORTS[0]} S2=${SERVER_PORTS[1]} S3=${SERVER_PORTS[2]}
+
+# --- the balancers ------------------------------------------------------------------------------------------------
+declare -A URL
+start_ours() { # name, then extra NAME=value settings
+  local name=$1 port; port=$(free_port); URL[$name]="http://127.0.0.1:$port"
+  # HTTP/1.1 to the servers (the proxy's standalone default), as nginx and HAProxy speak to them here.
+  start "$name" env ASPNETCORE_URLS="${URL[$name]}" Services__server1__http__0="http://127.0.0.1:$S1" \
+    Services__server2__http__0="http://127.0.0.1:$S2" Services__server3__http__0="http://127.0.0.1:$S3" "${@:2}" \
+    dotnet "$WORK/bin/LoadBalancer.Proxy/LoadBalancer.Proxy.dll"
+}
+start_ours ours-ring Balancing__Algorithm=Ring
+start_ours ours-bounded Balancing__Algorithm=BoundedLoad Balancing__BalanceFactor="$BALANCE_FACTOR"
+TARGETS=(ours-ring ours-bounded)
+if [[ -n "$BOUNDED_ALT" ]]; then
+  # shellcheck disable=SC2086 # NAME=value words, split on purpose
+  start_ours ours-bounded-alt Balancing__Algorithm=BoundedLoad Balancing__BalanceFactor="$BALANCE_FACTOR" $BOUNDED_ALT
+  TARGETS+=(ours-bounded-alt)
+fi
+
+fill() { # port, template -> stdout
+  sed -e "s|@WORK@|$WORK|g" -e "s|@PORT@|$1|g" -e "s|@S1@|$S1|g" -e "s|@S2@|$S2|g" -e "s|@S3@|$S3|g" "$2"
+}
+start_peer() { # name, nginx|haproxy, template, sed script applied to the filled template (may be empty)
+  local name=$1 port; port=$(free_port); URL[$name]="http://127.0.0.1:$port"
+  fill "$port" "$3" | sed -e "${4:-}" -e "s|$2.pid|$name.pid|" >"$WORK/$name.conf"
+  case $2 in
+    nginx) start "$name" nginx -e "$WORK/$name-error.log" -p "$WORK" -c "$WORK/$name.conf" ;;
+    haproxy) start "$name" haproxy -db -f "$WORK/$name.conf" ;;
+  esac
+}
+# The same tuned templates as bench/run.sh. nginx: `hash $arg_id consistent` (ketama), no bounded loads.
+start_peer nginx nginx "$BENCH/config/nginx.conf.template"
+# HAProxy: bounded loads in percent of the mean (125 = c 1.25). `balance url_param id` rather than `balance uri`: the
+# latter hashes the path before the `?` only (`whole` would add the query), so every /home?id= would hash alike.
+HASH_BALANCE_FACTOR=$(python3 -c "print(round($BALANCE_FACTOR * 100))")
+start_peer haproxy haproxy "$BENCH/config/haproxy.cfg.template" "s|^  hash-type consistent$|&\n  hash-balance-factor $HASH_BALANCE_FACTOR|"
+TARGETS+=(nginx haproxy)
+grep -q "hash-balance-factor $HASH_BALANCE_FACTOR" "$WORK/haproxy.conf" || { echo "hash-balance-factor not set" >&2; exit 1; }
+# ONLY="ours-bounded haproxy" measures a subset (the others are started all the same).
+if [[ -n "${ONLY:-}" ]]; then read -r -a TARGETS <<<"$ONLY"; fi
+for t in "${TARGETS[@]}"; do wait_up "${URL[$t]}" || { cat "$WORK/$t.log" >&2 2>/dev/null; exit 1; }; done
+
+# --- measure, alternating -----------------------------------------------------------------------------------------
+capacity() { # reset|read: every server's counters (POST /capacity/reset answers them, then starts them again)
+  local port first=1
+  printf '{'
+  for i in 0 1 2; do
+    port=${SERVER_PORTS[$i]}
+    ((first)) || printf ','
+    first=0
+    printf '"server%d":' $((i + 1))
+    curl -fsS -X POST "http://127.0.0.1:$port/capacity/reset"
+  done
+  printf '}\n'
+}
+
+# The generator resets the servers' counters when its measured window begins, so their peaks cover that window only.
+RESETS=$(printf 'http://127.0.0.1:%s/capacity/reset,' "${SERVER_PORTS[@]}")
+loadgen() { # target, seconds, warm-up seconds, output file
+  dotnet "$WORK/bin/LoadBalancer.LoadGen/LoadBalancer.LoadGen.dll" --url "${URL[$1]}" --rate "$RATE" --duration "$2" \
+    --warmup "$3" --zipf-s "$ZIPF_S" --ids "$IDS" --seed "$SEED" --timeout "$TIMEOUT" --servers 3 \
+    --balance-factor "$BALANCE_FACTOR" --label "$1" --out "$4" --reset "$RESETS"
+}
+
+for t in "${TARGETS[@]}"; do
+  log "warm-up $t (5 s at $RATE requests/s, not measured)"
+  loadgen "$t" 4 1 "$WORK/warmup-$t.json"
+done
+
+mkdir -p "$WORK/results"
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+for round in $(seq 1 "$ROUNDS"); do
+  for t in "${TARGETS[@]}"; do
+    log "round $round/$ROUNDS: $t (${DURATION}s at $RATE requests/s, Zipf s=$ZIPF_S over $IDS ids)"
+    loadgen "$t" "$DURATION" "$WARMUP" "$WORK/results/$round-$t.json"
+    capacity >"$WORK/results/$round-$t.capacity.json"
+  done
+done
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# --- report -------------------------------------------------------------------------------------------------------
+mkdir -p "$(dirname "$OUT")"
+"$PYTHON" "$BENCH/config/hotkeys_report.py" "$WORK/results" "$OUT" --images "$BENCH/results" \
+  --targets "${TARGETS[@]}" --rounds "$ROUNDS" --note "$NOTE" \
+  --setup "rate=$RATE duration=$DURATION warmup=$WARMUP zipf_s=$ZIPF_S ids=$IDS seed=$SEED service_time=$SERVICE_TIME concurrency=$CONCURRENCY queue=$QUEUE balance_factor=$BALANCE_FACTOR timeout=$TIMEOUT" --bounded-alt "$BOUNDED_ALT" \
+  --load "$LOAD_BEFORE" "$LOAD_AFTER" \
+  --versions "dotnet $(dotnet --version)" "$(nginx -v 2>&1)" "$(haproxy -v 2>&1 | head -1)"
+log "wrote $OUT"
+cat "$OUT"
