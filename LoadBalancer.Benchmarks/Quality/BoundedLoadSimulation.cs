@@ -14,9 +14,11 @@ internal sealed record ProbeFigures(
     double BoundToMean,
     int BoundViolations,
     double Spilled,
-    double Cascaded,
     double HotOverflowTopReceiver,
     int HotOverflowReceivers,
+    double HotOverflowOnNeighbour,
+    double NeighbourPushedOff,
+    double OthersPushedOff,
     double[] Shares);
 
 /// <summary>
@@ -36,7 +38,7 @@ internal static class BoundedLoadSimulation
     private const double ZipfExponent = 1.1;
     private const int MeanHold = 200;
     private const int Requests = 1_000_000;
-    private static readonly int[] VirtualNodeCounts = [1000, 100, 16];
+    private static readonly int[] VirtualNodeCounts = [1000, 100, 16, 1];
     private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
 
     public static int Run(string[] args)
@@ -62,9 +64,12 @@ internal static class BoundedLoadSimulation
 
     private static ProbeFigures Simulate(IHashFunction hash, int nodes, BoundedLoadProbe probe, ulong[] hashes, int[] stream, int[] holds)
     {
-        var servers = Scheme.Members(Servers);
-        var table = BoundedLoadTable.Create(servers, hash, nodes, BoundedLoadTable.DefaultBalanceFactor, probe);
-        var ring = HashRing.Create(servers, hash, nodes);
+        var members = Scheme.Members(Servers);
+        var table = BoundedLoadTable.Create(members, hash, nodes, BoundedLoadTable.DefaultBalanceFactor, probe);
+        var ring = HashRing.Create(members, hash, nodes);
+
+        // Pick returns indices into the table's servers, which are sorted by name (server10 before server2).
+        var servers = table.Servers;
         var c = table.BalanceFactor;
 
         // Each key's home (the ring's server), and the hottest home: the one with the most demand.
@@ -77,11 +82,25 @@ internal static class BoundedLoadSimulation
 
         var hottest = Array.IndexOf(demand, demand.Max());
 
-        var finishing = new PriorityQueue<(int Server, bool Foreign), long>();
-        var foreign = new int[Servers];
+        // Its clockwise neighbour: the server owning most of the points right after the hottest server's points.
+        var points = ring.Points;
+        var following = new int[Servers];
+        for (var p = 0; p < points.Count; p++)
+        {
+            var next = points[(p + 1) % points.Count].Server;
+            if (points[p].Server == hottest && next != hottest)
+            {
+                following[next]++;
+            }
+        }
+
+        var neighbour = Array.IndexOf(following, following.Max());
+        var pushedOff = new long[Servers];
+
+        var finishing = new PriorityQueue<int, long>();
         var served = new long[Servers];
         var fromHottest = new long[Servers];
-        long total = 0, spilled = 0, cascaded = 0;
+        long total = 0, spilled = 0;
         var violations = 0;
         var peak = 0.0;
         for (var t = 0; t < stream.Length; t++)
@@ -89,12 +108,7 @@ internal static class BoundedLoadSimulation
             while (finishing.TryPeek(out var done, out var end) && end <= t)
             {
                 finishing.Dequeue();
-                servers[done.Server].EndRequest(served: true);
-                if (done.Foreign)
-                {
-                    foreign[done.Server]--;
-                }
-
+                servers[done].EndRequest(served: true);
                 total--;
             }
 
@@ -105,24 +119,18 @@ internal static class BoundedLoadSimulation
             if (moved)
             {
                 spilled++;
-                // A cascade: the key's own server is full while holding requests that overflowed to it from others.
-                if (foreign[home] > 0)
-                {
-                    cascaded++;
-                }
+                pushedOff[home]++;
 
                 if (home == hottest)
                 {
                     fromHottest[index]++;
                 }
-
-                foreign[index]++;
             }
 
             servers[index].BeginRequest();
             served[index]++;
             total++;
-            finishing.Enqueue((index, moved), t + holds[t]);
+            finishing.Enqueue(index, t + holds[t]);
             if (t < MeanHold * 5)
             {
                 continue; // warming up: with few requests in flight any ratio to the mean is noise
@@ -145,9 +153,12 @@ internal static class BoundedLoadSimulation
             Math.Ceiling(c * MeanHold / Servers) / ((double)MeanHold / Servers),
             violations,
             (double)spilled / stream.Length,
-            spilled == 0 ? 0 : (double)cascaded / spilled,
             hotOverflow == 0 ? 0 : (double)fromHottest.Max() / hotOverflow,
             fromHottest.Count(n => n > 0),
+            hotOverflow == 0 ? 0 : (double)fromHottest[neighbour] / hotOverflow,
+            demand[neighbour] == 0 ? 0 : (double)pushedOff[neighbour] / demand[neighbour],
+            (double)Enumerable.Range(0, Servers).Where(i => i != hottest && i != neighbour).Sum(i => pushedOff[i])
+                / Math.Max(1, Enumerable.Range(0, Servers).Where(i => i != hottest && i != neighbour).Sum(i => demand[i])),
             Array.ConvertAll(served, s => (double)s / stream.Length));
     }
 
@@ -197,17 +208,17 @@ internal static class BoundedLoadSimulation
         md.AppendLine(Invariant, $"{Servers} servers, c = {BoundedLoadTable.DefaultBalanceFactor}, one arrival per tick, each request held for an exponential time of mean {MeanHold} ticks");
         md.AppendLine(Invariant, $"(≈ {MeanHold / Servers} in flight per server). Seeded: every run gives the same figures.");
         md.AppendLine();
-        md.AppendLine("| virtual nodes | probe | peak in flight ÷ mean (bound ⌈c × mean⌉ ÷ mean) | picks above the bound | requests off their key's server | of those, cascaded | hottest server's overflow: share on its top receiver / receivers | share per server (min–max) |");
-        md.AppendLine("|---:|---|---:|---:|---:|---:|---:|---:|");
+        md.AppendLine("| virtual nodes | probe | peak in flight ÷ mean (bound ⌈c × mean⌉ ÷ mean) | picks above the bound | requests off their key's server | hottest server's overflow: on its top receiver / servers receiving | of it, on its clockwise neighbour | neighbour's own requests pushed off (others') | share per server (min–max) |");
+        md.AppendLine("|---:|---|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var r in results)
         {
-            md.AppendLine(Invariant, $"| {r.VirtualNodes} | {r.Probe} | {r.PeakInFlightToMean:0.00} ({r.BoundToMean:0.00}) | {r.BoundViolations} | {r.Spilled:P2} | {r.Cascaded:P1} | {r.HotOverflowTopReceiver:P1} / {r.HotOverflowReceivers} | {r.Shares.Min():P1}–{r.Shares.Max():P1} |");
+            md.AppendLine(Invariant, $"| {r.VirtualNodes} | {r.Probe} | {r.PeakInFlightToMean:0.00} ({r.BoundToMean:0.00}) | {r.BoundViolations} | {r.Spilled:P2} | {r.HotOverflowTopReceiver:P1} / {r.HotOverflowReceivers} | {r.HotOverflowOnNeighbour:P1} | {r.NeighbourPushedOff:P1} ({r.OthersPushedOff:P1}) | {r.Shares.Min():P1}–{r.Shares.Max():P1} |");
         }
 
         md.AppendLine();
-        md.AppendLine("Share per server, in server order:");
+        md.AppendLine("Share per server, in table order (by name):");
         md.AppendLine();
-        md.AppendLine("| virtual nodes | probe | " + string.Join(" | ", Enumerable.Range(1, Servers).Select(i => $"server{i}")) + " |");
+        md.AppendLine("| virtual nodes | probe | " + string.Join(" | ", Scheme.Members(Servers).Select(m => m.Name).Order(StringComparer.Ordinal)) + " |");
         md.AppendLine("|---:|---|" + string.Concat(Enumerable.Repeat("---:|", Servers)));
         foreach (var r in results)
         {

@@ -9,8 +9,8 @@ public enum BoundedLoadProbe
     Clockwise,
 
     /// <summary>
-    /// Random jumps on the ring from a sequence seeded by the key's hash (Chen, Coleman, Shrivastava 2019, as Envoy's
-    /// <c>hash_balance_factor</c>): each key overflows to its own servers, so a hot server's overflow spreads.
+    /// Random jumps over the servers from a sequence seeded by the key's hash (Chen, Coleman, Shrivastava 2019, as
+    /// Envoy's <c>hash_balance_factor</c>): each key overflows to its own servers, so a hot server's overflow spreads.
     /// </summary>
     RandomJump,
 }
@@ -43,8 +43,8 @@ public sealed class BoundedLoadTable : BalancingTable
     /// <summary>The default probe.</summary>
     public const BoundedLoadProbe DefaultProbe = BoundedLoadProbe.RandomJump;
 
-    // Random jumps before the sweep: a jump finds room with probability ≥ 1 - 1/c of the ring (at most a 1/c share can
-    // be full), so sixteen almost always suffice; the sweep after them keeps the guarantee.
+    // Random jumps before the sweep: fewer than 1/c of the servers can be full at once, so a jump finds room with
+    // probability above 1 - 1/c and sixteen almost always suffice; the sweep after them keeps the guarantee.
     private const int MaxJumps = 16;
 
     private readonly HashRing _ring;
@@ -165,28 +165,29 @@ public sealed class BoundedLoadTable : BalancingTable
     }
 
     /// <summary>
-    /// Up to <see cref="MaxJumps"/> ring points drawn from a sequence seeded by the key's hash (each lands on a
-    /// server with the probability of its share, so weights hold), then every server once from a point of that
-    /// sequence: the order is the key's own, the same on every replica.
+    /// Up to <see cref="MaxJumps"/> servers drawn uniformly from a sequence seeded by the key's hash (as Envoy: the
+    /// draw does not follow the ring, so a server with a large arc draws no more overflow than any other; weights
+    /// still bound each), then every server once from a point of that sequence. The order is the key's own, the same
+    /// on every replica and every call.
     /// </summary>
     private int ProbeRandomJumps(ulong keyHash, int home, ReadOnlySpan<int> exclude, long totalLoad, long totalWeight)
     {
-        var owners = _ring.Owners;
+        var count = (ulong)_servers.Length;
         var state = keyHash;
         for (var jump = 0; jump < MaxJumps; jump++)
         {
-            var owner = owners[_ring.FirstPoint(NextJump(ref state))];
-            if (owner != home && HasRoom(owner, exclude, totalLoad, totalWeight))
+            // The high 32 bits scaled to [0, count) (Lemire's multiply-shift): uniform enough, no division.
+            var index = (int)(((NextJump(ref state) >> 32) * count) >> 32);
+            if (index != home && HasRoom(index, exclude, totalLoad, totalWeight))
             {
-                return owner;
+                return index;
             }
         }
 
-        var count = _servers.Length;
-        var first = (int)(NextJump(ref state) % (ulong)count);
-        for (var i = 0; i < count; i++)
+        var first = (int)(((NextJump(ref state) >> 32) * count) >> 32);
+        for (var i = 0; i < _servers.Length; i++)
         {
-            var index = first + i < count ? first + i : first + i - count;
+            var index = first + i < _servers.Length ? first + i : first + i - _servers.Length;
             if (index != home && HasRoom(index, exclude, totalLoad, totalWeight))
             {
                 return index;
