@@ -8,5 +8,11 @@ if (args is ["quality", .. var rest])
     return QualityReport.Run(rest);
 }
 
+// `bounded-load` simulates Zipf-skewed keys over bounded-load tables, clockwise against random-jump probing.
+if (args is ["bounded-load", .. var more])
+{
+    return BoundedLoadSimulation.Run(more);
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(QualityReport).Assembly).Run(args);
 return 0;

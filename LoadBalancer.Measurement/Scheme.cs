@@ -18,7 +18,7 @@ public sealed record Scheme(string Algorithm, IHashFunction Hash, IBalancingAlgo
     [
         new HashRingAlgorithm(options.VirtualNodes),
         new MaglevAlgorithm(options.MaglevTableSize),
-        new BoundedLoadAlgorithm(options.VirtualNodes, options.BalanceFactor),
+        new BoundedLoadAlgorithm(options.VirtualNodes, options.BalanceFactor, options.Probe()),
     ];
 
     /// <summary>
@@ -46,7 +46,13 @@ public sealed record Scheme(string Algorithm, IHashFunction Hash, IBalancingAlgo
         }
     }
 
-    /// <summary>Members <c>server1</c> … <c>server{count}</c>, fresh (available, nothing in flight).</summary>
-    public static BackendServer[] Members(int count, int first = 1) =>
-        Enumerable.Range(first, count).Select(i => new BackendServer($"server{i}", new Uri($"http://127.0.0.1:{7000 + i}"))).ToArray();
+    /// <summary>
+    /// Members <c>server1</c> … <c>server{count}</c>, fresh (available, nothing in flight), sharing one
+    /// <see cref="InFlightTally"/> as the proxy's servers do (a new one unless <paramref name="tally"/> is given).
+    /// </summary>
+    public static BackendServer[] Members(int count, int first = 1, InFlightTally? tally = null)
+    {
+        tally ??= new InFlightTally();
+        return Enumerable.Range(first, count).Select(i => new BackendServer($"server{i}", new Uri($"http://127.0.0.1:{7000 + i}"), tally: tally)).ToArray();
+    }
 }

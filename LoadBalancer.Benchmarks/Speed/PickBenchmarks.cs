@@ -54,32 +54,57 @@ public class PickBenchmarks
     }
 }
 
+/// <summary>The in-flight state a bounded-load lookup sees.</summary>
+public enum ServerLoad
+{
+    /// <summary>Nothing in flight: the key's server is idle, so no total is read.</summary>
+    Idle,
+
+    /// <summary>Every server holds 10: the totals are read on every pick and the key's server has room.</summary>
+    Busy,
+
+    /// <summary>Every server busy, every other one full (30 against 5): half the picks probe for another server.</summary>
+    HalfFull,
+}
+
 /// <summary>
-/// Bounded-load lookup when every member is busy (10 requests in flight each), so the in-flight totals are summed
-/// on every pick: its worst case.
+/// Bounded-load lookup by probe and load: with every server busy (the totals are read on every pick) and with half of
+/// them full (the probe runs), against idle.
 /// </summary>
 [MemoryDiagnoser]
-public class BoundedLoadBusyPickBenchmarks
+public class BoundedLoadPickBenchmarks
 {
     private BalancingTable _table = null!;
     private ulong[] _hashes = null!;
 
-    [Params(3, 10, 100)]
+    [Params(BoundedLoadProbe.Clockwise, BoundedLoadProbe.RandomJump)]
+    public BoundedLoadProbe Probe { get; set; }
+
+    [Params(ServerLoad.Idle, ServerLoad.Busy, ServerLoad.HalfFull)]
+    public ServerLoad Load { get; set; }
+
+    [Params(10, 100)]
     public int Servers { get; set; }
 
     [GlobalSetup]
     public void Setup()
     {
         var members = Scheme.Members(Servers);
-        foreach (var member in members)
+        for (var m = 0; m < members.Length; m++)
         {
-            for (var i = 0; i < Measure.InFlightPerMember; i++)
+            var inFlight = Load switch
             {
-                member.BeginRequest();
+                ServerLoad.Busy => Measure.InFlightPerMember,
+                ServerLoad.HalfFull => m % 2 == 0 ? 30 : 5,
+                _ => 0,
+            };
+            for (var i = 0; i < inFlight; i++)
+            {
+                members[m].BeginRequest();
             }
         }
 
-        _table = BalancingAlgorithms.Create(new BalancingOptions { Algorithm = BoundedLoadAlgorithm.AlgorithmName }).Build(members, new XxHash3Function());
+        _table = new BoundedLoadAlgorithm(BalancingOptions.DefaultVirtualNodes, BoundedLoadTable.DefaultBalanceFactor, Probe).Build(members, new XxHash3Function());
         _hashes = PickBenchmarks.RandomHashes();
     }
 

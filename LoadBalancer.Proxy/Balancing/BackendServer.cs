@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace LoadBalancer.Proxy.Balancing;
 
 /// <summary>
@@ -9,12 +11,18 @@ namespace LoadBalancer.Proxy.Balancing;
 /// </remarks>
 public sealed class BackendServer
 {
-    private int _unavailable;
-    private int _inFlight;
+    private const int ReasonsShift = 32;
+
+    // Low 32 bits: requests in flight; high 32 bits: the UnavailableReasons. One word, so that a request starting or
+    // ending and the server leaving or rejoining routing are ordered against each other: that keeps Tally exact.
+    private long _state;
     private long _served;
 
-    /// <summary>Creates a server named <paramref name="name"/> at <paramref name="address"/>.</summary>
-    public BackendServer(string name, Uri address, int weight = 1)
+    /// <summary>
+    /// Creates a server named <paramref name="name"/> at <paramref name="address"/>; servers that share a
+    /// <paramref name="tally"/> keep their total in flight there (the membership gives all its servers one).
+    /// </summary>
+    public BackendServer(string name, Uri address, int weight = 1, InFlightTally? tally = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentNullException.ThrowIfNull(address);
@@ -24,7 +32,11 @@ public sealed class BackendServer
         Weight = weight;
         DestinationPrefix = address.GetLeftPart(UriPartial.Path).TrimEnd('/');
         Port = address.Port;
+        Tally = tally;
     }
+
+    /// <summary>The tally this server counts its in-flight requests into, if any.</summary>
+    public InFlightTally? Tally { get; }
 
     /// <summary>The ring server's name, e.g. <c>server2</c>; also sent in <c>X-Upstream-Server</c>.</summary>
     public string Name { get; }
@@ -42,13 +54,13 @@ public sealed class BackendServer
     public int Weight { get; }
 
     /// <summary>True when no health signal holds the server out of routing.</summary>
-    public bool IsAvailable => Volatile.Read(ref _unavailable) == 0;
+    public bool IsAvailable => Volatile.Read(ref _state) >>> ReasonsShift == 0;
 
     /// <summary>The reasons the server is currently held out of routing (none when available).</summary>
-    public UnavailableReasons UnavailableReasons => (UnavailableReasons)Volatile.Read(ref _unavailable);
+    public UnavailableReasons UnavailableReasons => (UnavailableReasons)(int)(Volatile.Read(ref _state) >>> ReasonsShift);
 
     /// <summary>Requests currently in flight to this server.</summary>
-    public int InFlight => Volatile.Read(ref _inFlight);
+    public int InFlight => (int)Volatile.Read(ref _state);
 
     /// <summary>Requests this server has answered since it was first seen.</summary>
     public long Served => Interlocked.Read(ref _served);
@@ -56,20 +68,41 @@ public sealed class BackendServer
     /// <summary>Sets or clears one reason for holding the server out; returns true when availability changed.</summary>
     public bool SetUnavailable(UnavailableReasons reason, bool unavailable)
     {
-        var before = unavailable
-            ? Interlocked.Or(ref _unavailable, (int)reason)
-            : Interlocked.And(ref _unavailable, ~(int)reason);
-        var after = unavailable ? before | (int)reason : before & ~(int)reason;
-        return (before == 0) != (after == 0);
+        var bits = (long)(uint)reason << ReasonsShift;
+        var before = unavailable ? Interlocked.Or(ref _state, bits) : Interlocked.And(ref _state, ~bits);
+        var reasonsBefore = (int)(before >>> ReasonsShift);
+        var reasonsAfter = unavailable ? reasonsBefore | (int)reason : reasonsBefore & ~(int)reason;
+        var changed = (reasonsBefore == 0) != (reasonsAfter == 0);
+        if (changed && Tally is { } tally)
+        {
+            // The in-flight count at the very change: out of the available total on leaving, back in on rejoining.
+            tally.Add(reasonsAfter == 0 ? (int)before : -(int)before);
+            tally.AvailabilityChanged();
+        }
+
+        return changed;
     }
 
     /// <summary>Counts a request sent to this server; pair with <see cref="EndRequest"/>.</summary>
-    public void BeginRequest() => Interlocked.Increment(ref _inFlight);
+    public void BeginRequest()
+    {
+        var after = Interlocked.Increment(ref _state);
+        if (Tally is { } tally && after >>> ReasonsShift == 0)
+        {
+            tally.Add(1);
+        }
+    }
 
     /// <summary>Counts a request to this server as finished.</summary>
     public void EndRequest(bool served)
     {
-        Interlocked.Decrement(ref _inFlight);
+        var after = Interlocked.Decrement(ref _state);
+        Debug.Assert((int)after >= 0, "EndRequest without BeginRequest: the count would borrow from the reasons.");
+        if (Tally is { } tally && after >>> ReasonsShift == 0)
+        {
+            tally.Add(-1);
+        }
+
         if (served)
         {
             Interlocked.Increment(ref _served);

@@ -14,7 +14,7 @@ public static class BalancingAlgorithms
     {
         "RING" => new HashRingAlgorithm(options.VirtualNodes),
         "MAGLEV" => new MaglevAlgorithm(options.MaglevTableSize),
-        "BOUNDEDLOAD" => new BoundedLoadAlgorithm(options.VirtualNodes, options.BalanceFactor),
+        "BOUNDEDLOAD" => new BoundedLoadAlgorithm(options.VirtualNodes, options.BalanceFactor, options.Probe()),
         _ => throw new ArgumentException($"Unknown balancing algorithm '{options.Algorithm}'.", nameof(options)),
     };
 

@@ -35,6 +35,22 @@ public sealed class BalancingOptions
     /// <summary>The bounded-load factor c (<c>BoundedLoad</c>): no server holds more than c × the average in-flight load.</summary>
     public double BalanceFactor { get; set; } = BoundedLoadTable.DefaultBalanceFactor;
 
+    /// <summary>
+    /// Where <c>BoundedLoad</c> sends a request whose key's server is full: <c>RandomJump</c> (each key's own
+    /// sequence of servers, as Envoy) or <c>Clockwise</c> (the ring neighbours, as HAProxy). See docs/routing.md.
+    /// </summary>
+    [Required]
+    public string BoundedLoadProbe { get; set; } = BoundedLoadTable.DefaultProbe.ToString();
+
+    /// <summary>The probes <see cref="BoundedLoadProbe"/> accepts.</summary>
+    public static IReadOnlyList<string> ProbeNames { get; } = Enum.GetNames<BoundedLoadProbe>();
+
+    /// <summary>The configured probe; <see cref="BoundedLoadProbe"/> must be one of <see cref="ProbeNames"/>.</summary>
+    public BoundedLoadProbe Probe() =>
+        ProbeNames.FirstOrDefault(n => string.Equals(n, BoundedLoadProbe, StringComparison.OrdinalIgnoreCase)) is { } name
+            ? Enum.Parse<BoundedLoadProbe>(name)
+            : throw new ArgumentException($"Unknown bounded-load probe '{BoundedLoadProbe}'.", nameof(BoundedLoadProbe));
+
     /// <summary>Per-server weights by server name; servers not listed weigh 1.</summary>
     public Dictionary<string, int> Weights { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 
@@ -70,6 +86,11 @@ internal sealed class BalancingOptionsValidator : IValidateOptions<BalancingOpti
         if (!(options.BalanceFactor > 1 && options.BalanceFactor <= MaxBalanceFactor))
         {
             failures.Add(string.Create(CultureInfo.InvariantCulture, $"Balancing:BalanceFactor is {options.BalanceFactor}; it must be greater than 1 and at most {MaxBalanceFactor} (e.g. 1.25): at 1 no server could ever be above the average, so requests would leave their keys' servers at once."));
+        }
+
+        if (!BalancingOptions.ProbeNames.Contains(options.BoundedLoadProbe, StringComparer.OrdinalIgnoreCase))
+        {
+            failures.Add($"Balancing:BoundedLoadProbe '{options.BoundedLoadProbe}' is unknown; use one of: {string.Join(", ", BalancingOptions.ProbeNames)}.");
         }
 
         foreach (var (server, weight) in options.Weights)

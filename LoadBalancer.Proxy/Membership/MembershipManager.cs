@@ -27,6 +27,9 @@ public sealed partial class MembershipManager
     private readonly OwnAddresses? _own;
     private readonly HashSet<string> _leftOutAsOwn = new(StringComparer.Ordinal);
     private readonly Dictionary<string, BackendServer> _known = new(StringComparer.Ordinal);
+
+    // One tally for every server this manager creates: bounded loads read the total in flight from it at once.
+    private readonly InFlightTally _tally = new();
     private IReadOnlyDictionary<string, Uri> _discovered = new Dictionary<string, Uri>();
     private IReadOnlyDictionary<string, Uri> _added = new Dictionary<string, Uri>();
     private IReadOnlySet<string> _removed = new HashSet<string>();
@@ -168,7 +171,7 @@ public sealed partial class MembershipManager
         // A server whose address changed is a new server: its old connections and health say nothing of the new one.
         if (!_known.TryGetValue(name, out var server) || server.Address != address)
         {
-            server = new BackendServer(name, address, _options.WeightOf(name));
+            server = new BackendServer(name, address, _options.WeightOf(name), _tally);
             _known[name] = server;
         }
 

@@ -34,6 +34,7 @@ public sealed class BalancingConfigurationTests
                 ["Balancing:HashFunction"] = hash,
                 ["Balancing:MaglevTableSize"] = "10007",
                 ["Balancing:BalanceFactor"] = "1.5",
+                ["Balancing:BoundedLoadProbe"] = "clockwise",
             },
             services => services.AddSingleton(state));
         var snapshot = state.Current!;
@@ -47,6 +48,7 @@ public sealed class BalancingConfigurationTests
         if (snapshot.Table is BoundedLoadTable bounded)
         {
             Assert.Equal(1.5, bounded.BalanceFactor);
+            Assert.Equal(BoundedLoadProbe.Clockwise, bounded.Probe);
         }
 
         using var client = proxy.CreateClient();
@@ -63,6 +65,8 @@ public sealed class BalancingConfigurationTests
     [Theory]
     [InlineData("Balancing:MaglevTableSize", "65536", "Balancing:MaglevTableSize is 65536; it must be a prime")]
     [InlineData("Balancing:BalanceFactor", "1", "Balancing:BalanceFactor is 1; it must be greater than 1")]
+    [InlineData("Balancing:BoundedLoadProbe", "1", "Balancing:BoundedLoadProbe '1' is unknown; use one of: Clockwise, RandomJump")]
+    [InlineData("Balancing:BoundedLoadProbe", "Linear", "Balancing:BoundedLoadProbe 'Linear' is unknown; use one of: Clockwise, RandomJump")]
     public async Task Invalid_new_settings_stop_the_proxy_at_start_with_a_clear_message(string key, string value, string expected)
     {
         var error = await Assert.ThrowsAnyAsync<Exception>(() =>

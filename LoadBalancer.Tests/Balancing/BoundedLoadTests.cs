@@ -67,7 +67,7 @@ public sealed class BoundedLoadTests(KeySpace keys) : IClassFixture<KeySpace>
     public void A_server_at_its_bound_passes_the_key_to_the_next_server_clockwise()
     {
         var servers = KeySpace.Servers(3);
-        var table = BoundedLoadTable.Create(servers, Hash, 100);
+        var table = BoundedLoadTable.Create(servers, Hash, 100, BoundedLoadTable.DefaultBalanceFactor, BoundedLoadProbe.Clockwise);
         var ring = HashRing.Create(servers, Hash, 100);
         var hash = keys.Hashes[0];
         var home = ring.Pick(hash, []);

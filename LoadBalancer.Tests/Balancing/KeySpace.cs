@@ -23,8 +23,16 @@ public sealed class KeySpace
 
     public ulong[] Hashes { get; }
 
-    public static BackendServer[] Servers(int count, int first = 1) =>
-        Enumerable.Range(first, count).Select(i => new BackendServer($"server{i}", new Uri($"http://127.0.0.1:{6000 + i}"))).ToArray();
+    /// <summary>Servers sharing one in-flight tally, as the proxy's do (a new one unless <paramref name="tally"/> is given).</summary>
+    public static BackendServer[] Servers(int count, int first = 1, InFlightTally? tally = null)
+    {
+        tally ??= new InFlightTally();
+        return Enumerable.Range(first, count).Select(i => new BackendServer($"server{i}", new Uri($"http://127.0.0.1:{6000 + i}"), tally: tally)).ToArray();
+    }
+
+    /// <summary>Servers with no tally: a bounded-load table then sums their loads itself.</summary>
+    public static BackendServer[] UntalliedServers(int count) =>
+        Enumerable.Range(1, count).Select(i => new BackendServer($"server{i}", new Uri($"http://127.0.0.1:{6000 + i}"))).ToArray();
 
     /// <summary>The server name serving each key (null when none can).</summary>
     public string?[] Owners(BalancingTable table)
