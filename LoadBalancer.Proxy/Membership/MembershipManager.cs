@@ -28,8 +28,9 @@ public sealed partial class MembershipManager
     private readonly HashSet<string> _leftOutAsOwn = new(StringComparer.Ordinal);
     private readonly Dictionary<string, BackendServer> _known = new(StringComparer.Ordinal);
 
-    // One tally for every server this manager creates: bounded loads read the total in flight from it at once.
-    private readonly InFlightTally _tally = new();
+    // One tally for every server this manager creates, for bounded loads only: they read the total in flight from it
+    // at once. The other tables never need the total, so their requests do not pay for a shared counter.
+    private readonly InFlightTally? _tally;
     private IReadOnlyDictionary<string, Uri> _discovered = new Dictionary<string, Uri>();
     private IReadOnlyDictionary<string, Uri> _added = new Dictionary<string, Uri>();
     private IReadOnlySet<string> _removed = new HashSet<string>();
@@ -54,6 +55,7 @@ public sealed partial class MembershipManager
         _options = options.Value;
         _logger = logger;
         _algorithm = BalancingAlgorithms.Create(_options);
+        _tally = _algorithm is BoundedLoadAlgorithm ? new InFlightTally() : null;
         _hash = BalancingAlgorithms.CreateHash(_options);
         _store = store;
         if (store is not null)
