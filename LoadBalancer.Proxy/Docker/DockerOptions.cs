@@ -50,6 +50,10 @@ public sealed class DockerOptions
     [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00")]
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>How long the server list may go without an event before it is listed again anyway (a silent event stream).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
+    public TimeSpan ResyncInterval { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>The first wait before reconnecting after the engine was lost; doubled after each failure up to <see cref="MaxRetryDelay"/>.</summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "00:05:00")]
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(1);

@@ -8,7 +8,8 @@ namespace LoadBalancer.Proxy.Docker;
 
 /// <summary>
 /// The stack's member servers as the Docker engine shows them: listed at start, then listed again on every event of
-/// a server container (start, die, health_status, rename, destroy), read from Docker's event stream. The list, with
+/// a server container (start, die, health_status, rename, destroy), read from Docker's event stream, and after
+/// <see cref="DockerOptions.ResyncInterval"/> without one. The list, with
 /// a version that grows on every change, is what <see cref="DockerProvisioner.ListAsync"/> hands to the proxy's
 /// membership; every replica watching the same engine builds the same one.
 /// </summary>
@@ -159,14 +160,20 @@ internal sealed partial class DockerServerWatch(
         {
             while (true)
             {
-                var signalled = dirty.Reader.WaitToReadAsync(watching.Token).AsTask();
-                if (await Task.WhenAny(events, signalled).ConfigureAwait(false) == events)
+                // An event, or Docker:ResyncInterval without one: a stream that died without a word (no error, no
+                // end) would otherwise keep the membership as it was for good.
+                using var wait = CancellationTokenSource.CreateLinkedTokenSource(watching.Token);
+                var signalled = dirty.Reader.WaitToReadAsync(wait.Token).AsTask();
+                var quiet = Task.Delay(_options.ResyncInterval, time, wait.Token);
+                var first = await Task.WhenAny(events, signalled, quiet).ConfigureAwait(false);
+                if (first == events)
                 {
                     await events.ConfigureAwait(false);
                     throw new IOException("the engine ended the event stream");
                 }
 
-                await signalled.ConfigureAwait(false);
+                await first.ConfigureAwait(false);
+                await wait.CancelAsync().ConfigureAwait(false);
                 dirty.Reader.TryRead(out _);
                 await ResyncAsync(stoppingToken).ConfigureAwait(false);
             }

@@ -169,6 +169,24 @@ public sealed class DockerEngineTests
     }
 
     [Fact]
+    public async Task A_change_the_event_stream_never_tells_of_is_caught_by_the_periodic_list()
+    {
+        await using var server = await TestHost.StartServerAsync("shared");
+        await using var engine = await FakeDockerEngine.StartAsync();
+        engine.AddComposeServer("server1");
+        engine.AddComposeServer("server2");
+        var settings = engine.ProxySettings(server);
+        settings["Docker:ResyncInterval"] = "00:00:00.300";
+        await using var proxy = await TestHost.StartProxyAsync([], settings);
+        using var client = proxy.CreateClient();
+        AssertJson(Replicas("server1", "server2"), (await SendAsync(client, Rep(Key))).Body);
+
+        // The fake adds it without an event, as a stream that died silently would miss one.
+        engine.AddComposeServer("server3");
+        await WaitAsync(async () => (await SendAsync(client, Rep(Key))).Body == Replicas("server1", "server2", "server3"));
+    }
+
+    [Fact]
     public async Task A_bad_Docker_endpoint_stops_the_proxy_at_start_naming_the_setting()
     {
         var settings = new Dictionary<string, string?> { ["Provisioning:Engine"] = "Docker", ["Docker:Endpoint"] = "ftp://127.0.0.1/" };
