@@ -15,6 +15,7 @@ using OpenTelemetry.Trace;
 namespace LoadBalancer.Tests.Telemetry;
 
 [Trait(TestCategories.Name, TestCategories.Integration)]
+[Collection(SamplingCollection.Name)]
 public sealed class ProxyTracingTests
 {
     private static readonly TimeSpan ExportWait = TimeSpan.FromSeconds(30);
