@@ -20,64 +20,19 @@ WORK="$(mktemp -d /tmp/lb-bench.XXXXXX)"
 OUT="$BENCH/results/latest.md"
 PIDS=()
 
-cleanup() {
-  local pid _
-  for pid in "${PIDS[@]}"; do
-    kill "$pid" 2>/dev/null || true
-  done
-  # Give them 10 s to stop gracefully, then end them.
-  for _ in $(seq 1 50); do
-    local alive=0
-    for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-    ((alive)) || break
-    sleep 0.2
-  done
-  for pid in "${PIDS[@]}"; do
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT INT TERM
-
-log() { printf '\033[1m==> [%s] %s\033[0m\n' "$(date +%T)" "$*" >&2; }
+# shellcheck source=bench/lib.sh
+source "$BENCH/lib.sh"
 
 # --- tools --------------------------------------------------------------------------------------------------------
 missing=()
 command -v wrk >/dev/null || missing+=(wrk)
 command -v nginx >/dev/null || missing+=(nginx)
 command -v haproxy >/dev/null || missing+=(haproxy)
-if ((${#missing[@]})); then
-  log "installing ${missing[*]}"
-  apt-get -o DPkg::Lock::Timeout=600 update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${missing[@]}" >/dev/null
-fi
+install_missing "${missing[@]}"
 command -v python3 >/dev/null || { echo "python3 is needed to pick free ports" >&2; exit 1; }
 
 # --- build --------------------------------------------------------------------------------------------------------
-log "building Release"
-for project in LoadBalancer.Server LoadBalancer.Proxy bench/YarpBaseline; do
-  dotnet build "$ROOT/$project" -c Release -nologo -v q -o "$WORK/bin/$(basename "$project")" >"$WORK/build.log" 2>&1 \
-    || { cat "$WORK/build.log" >&2; exit 1; }
-done
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-
-wait_up() { # url
-  for _ in $(seq 1 150); do
-    if curl -fsS -o /dev/null "$1/home?id=123456" 2>/dev/null; then return 0; fi
-    sleep 0.2
-  done
-  echo "not answering: $1" >&2
-  return 1
-}
-
-LAST_PID=""
-start() { # name, then the command; environment set by the caller. Sets LAST_PID.
-  "${@:2}" >"$WORK/$1.log" 2>&1 &
-  LAST_PID=$!
-  PIDS+=("$LAST_PID")
-}
+build_release LoadBalancer.Server LoadBalancer.Proxy bench/YarpBaseline
 
 export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning
 
