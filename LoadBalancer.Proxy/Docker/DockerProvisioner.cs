@@ -28,9 +28,6 @@ internal sealed partial class DockerProvisioner(
     // Shorter than the proxy's list timeout: a wait that ends without a change answers the same list.
     private static readonly TimeSpan LongPoll = TimeSpan.FromSeconds(20);
 
-    // How often a start looks whether its containers are members yet; the events deliver them in milliseconds.
-    private static readonly TimeSpan ReadyPoll = TimeSpan.FromMilliseconds(20);
-
     private readonly DockerOptions _options = options.Value;
 
     // One change at a time from this proxy, so its own calls do not invent the same name twice.
@@ -120,7 +117,8 @@ internal sealed partial class DockerProvisioner(
             LogCreated(logger, string.Join(", ", toStart), stack.Group);
             while (watch.View is not { } view || !toStart.All(view.Members.ContainsKey))
             {
-                if (time.GetElapsedTime(started) >= timeout)
+                var left = timeout - time.GetElapsedTime(started);
+                if (left <= TimeSpan.Zero)
                 {
                     await RemoveAllAsync(created).ConfigureAwait(false);
                     LogNotReady(logger, string.Join(", ", toStart), timeout);
@@ -128,7 +126,8 @@ internal sealed partial class DockerProvisioner(
                         $"<Error> Server(s) {string.Join(", ", toStart)} did not become healthy within {Seconds(timeout)}; every container this call started was stopped and removed again");
                 }
 
-                await Task.Delay(ReadyPoll, time, cancellationToken).ConfigureAwait(false);
+                // Woken by the watch's next list (the events deliver the new containers in milliseconds), not polled.
+                await watch.WaitAsync(watch.View?.Version, left, cancellationToken).ConfigureAwait(false);
             }
 
             created.Clear();
