@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using System.Threading.Channels;
 using LoadBalancer.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -23,7 +24,7 @@ internal sealed partial class FakeDockerEngine : IAsyncDisposable
 
     private readonly Lock _gate = new();
     private readonly Dictionary<string, FakeContainer> _containers = new(StringComparer.Ordinal);
-    private readonly List<(HttpResponse Response, CancellationTokenSource Ended)> _streams = [];
+    private readonly List<(Channel<byte[]> Events, CancellationTokenSource Ended)> _streams = [];
     private readonly List<string> _calls = [];
     private int _next;
     private TestHost? _api;
@@ -306,16 +307,22 @@ internal sealed partial class FakeDockerEngine : IAsyncDisposable
         context.Response.ContentType = "application/json";
         await context.Response.Body.FlushAsync();
         using var ended = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        // Events are queued and written by this request alone: a publisher never waits on a slow or gone reader.
+        var events = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleReader = true });
         lock (_gate)
         {
-            _streams.Add((context.Response, ended));
+            _streams.Add((events, ended));
         }
 
         try
         {
-            await Task.Delay(Timeout.Infinite, ended.Token);
+            await foreach (var line in events.Reader.ReadAllAsync(ended.Token))
+            {
+                await context.Response.Body.WriteAsync(line, ended.Token);
+                await context.Response.Body.FlushAsync(ended.Token);
+            }
         }
-        catch (OperationCanceledException)
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or ObjectDisposedException or InvalidOperationException)
         {
             // The client left, or the engine "went away".
         }
@@ -351,26 +358,11 @@ internal sealed partial class FakeDockerEngine : IAsyncDisposable
             ["Actor"] = new JsonObject { ["ID"] = container.Id, ["Attributes"] = attributes },
             ["time"] = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
         }.ToJsonString() + "\n");
-        List<HttpResponse> streams;
         lock (_gate)
         {
-            streams = _streams.Select(s => s.Response).ToList();
-        }
-
-        foreach (var response in streams)
-        {
-            try
+            foreach (var (events, _) in _streams)
             {
-                // One writer at a time per stream: events come from request threads.
-                lock (response)
-                {
-                    response.Body.WriteAsync(line).AsTask().GetAwaiter().GetResult();
-                    response.Body.FlushAsync().GetAwaiter().GetResult();
-                }
-            }
-            catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
-            {
-                // That stream has ended.
+                events.Writer.TryWrite(line);
             }
         }
     }
