@@ -24,7 +24,15 @@ internal sealed class HedgeRace : IValueTaskSource<bool>
     public HedgeRace(TimeProvider time)
     {
         _time = time;
-        _sendCompleted = () => Settle(sendFirst: true);
+        // The callback stays on a send after its race was decided by the delay; the pooled race may serve another
+        // request by the time that send completes, so it settles only a race whose own send has completed.
+        _sendCompleted = () =>
+        {
+            if (Send is { IsCompleted: true })
+            {
+                Settle(sendFirst: true);
+            }
+        };
         _timer = time.CreateTimer(static state => ((HedgeRace)state!).DelayPassed(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 

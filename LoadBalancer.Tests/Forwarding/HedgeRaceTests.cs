@@ -1,0 +1,87 @@
+using System.Net.Http;
+using LoadBalancer.Proxy.Forwarding;
+using LoadBalancer.Tests.Infrastructure;
+using Microsoft.Extensions.Time.Testing;
+
+namespace LoadBalancer.Tests.Forwarding;
+
+/// <summary>
+/// The race of a first send against the hedging delay, on the race object that a pooled request reuses: what an
+/// earlier request's send does after its own race was decided must not decide the next one's.
+/// </summary>
+[Trait(TestCategories.Name, TestCategories.Unit)]
+public sealed class HedgeRaceTests
+{
+    private static readonly TimeSpan Delay = TimeSpan.FromSeconds(1);
+
+    [Fact]
+    public async Task An_earlier_send_that_completes_late_does_not_decide_the_next_race()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var connections = new PendingSends();
+        var request = new ForwardingRequest(time, 0, connections);
+        var race = request.Race;
+
+        // The first request: its send outlives the delay, so the delay wins (it is hedged) and its race ends.
+        _ = race.Start(request.Hedging, new HttpRequestMessage(HttpMethod.Get, "http://server1/a"), CancellationToken.None);
+        var first = race.SendWithinAsync(Delay);
+        time.Advance(Delay);
+        Assert.False(await first.AsTask().WaitAsync(TimeSpan.FromSeconds(5)));
+        race.End();
+
+        // The pooled race serves the next request, whose send is still waiting; then the first one's send completes.
+        _ = race.Start(request.Hedging, new HttpRequestMessage(HttpMethod.Get, "http://server1/b"), CancellationToken.None);
+        var second = race.SendWithinAsync(Delay);
+        connections.Complete(0);
+        await Task.Delay(50);
+        Assert.False(second.IsCompleted, "the first request's late send decided the second request's race");
+
+        // The second race is decided by its own delay.
+        time.Advance(Delay);
+        Assert.False(await second.AsTask().WaitAsync(TimeSpan.FromSeconds(5)));
+        race.End();
+    }
+
+    [Fact]
+    public async Task A_send_that_answers_within_the_delay_wins()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var connections = new PendingSends();
+        var request = new ForwardingRequest(time, 0, connections);
+        var race = request.Race;
+
+        _ = race.Start(request.Hedging, new HttpRequestMessage(HttpMethod.Get, "http://server1/a"), CancellationToken.None);
+        var within = race.SendWithinAsync(Delay);
+        connections.Complete(0);
+        Assert.True(await within.AsTask().WaitAsync(TimeSpan.FromSeconds(5)));
+        race.End();
+    }
+
+    /// <summary>Sends that stay pending until the test completes them, in the order they were sent.</summary>
+    private sealed class PendingSends : HttpMessageHandler
+    {
+        private readonly List<TaskCompletionSource<HttpResponseMessage>> _sends = [];
+
+        public void Complete(int index)
+        {
+            TaskCompletionSource<HttpResponseMessage> send;
+            lock (_sends)
+            {
+                send = _sends[index];
+            }
+
+            send.SetResult(new HttpResponseMessage(System.Net.HttpStatusCode.OK));
+        }
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var send = new TaskCompletionSource<HttpResponseMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
+            lock (_sends)
+            {
+                _sends.Add(send);
+            }
+
+            return send.Task;
+        }
+    }
+}
