@@ -4,7 +4,8 @@
 # VARIANTS=1 also measures nginx and HAProxy with one tuned setting each taken back (access log on, one worker, no
 # upstream keep-alive, HAProxy's own thread and reuse defaults), to show how much a peer's figure depends on its
 # configuration. OURS_VARIANTS=1 measures ours with one thing changed each (no hedging, traces sampled at 10 %,
-# workstation GC, server GC without DATAS).
+# workstation GC, server GC without DATAS, socket continuations on the thread pool, thread-pool workers that block
+# at once instead of spinning).
 # Writes bench/results/latest.md. Every process it starts is stopped on exit.
 set -euo pipefail
 
@@ -146,7 +147,11 @@ if [[ "${OURS_VARIANTS:-0}" == 1 ]]; then
     OTEL_TRACES_SAMPLER=parentbased_traceidratio OTEL_TRACES_SAMPLER_ARG=0.1
   start_ours ours-wksgc "$H1" "$H2" "$H3" Forwarding__ServerProtocol=Http2 "${APPHOST_TELEMETRY[@]}" DOTNET_gcServer=0
   start_ours ours-nodatas "$H1" "$H2" "$H3" Forwarding__ServerProtocol=Http2 "${APPHOST_TELEMETRY[@]}" DOTNET_GCDynamicAdaptationMode=0
-  TARGETS+=(ours-nohedge ours-sampled ours-wksgc ours-nodatas)
+  start_ours ours-noinline "$H1" "$H2" "$H3" Forwarding__ServerProtocol=Http2 "${APPHOST_TELEMETRY[@]}" \
+    Forwarding__InlineSocketCompletions=false
+  start_ours ours-nospin "$H1" "$H2" "$H3" Forwarding__ServerProtocol=Http2 "${APPHOST_TELEMETRY[@]}" \
+    DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0
+  TARGETS+=(ours-nohedge ours-sampled ours-wksgc ours-nodatas ours-noinline ours-nospin)
 fi
 for t in "${TARGETS[@]}"; do wait_up "${URL[$t]}" || { cat "$WORK/$t.log" >&2 2>/dev/null; exit 1; }; done
 

@@ -18,6 +18,8 @@ LABELS = {
     "ours-sampled": "variant: ours with traces sampled at 10 % (`OTEL_TRACES_SAMPLER=parentbased_traceidratio`, `OTEL_TRACES_SAMPLER_ARG=0.1`)",
     "ours-wksgc": "variant: ours with workstation GC (`DOTNET_gcServer=0`)",
     "ours-nodatas": "variant: ours with server GC without DATAS (`DOTNET_GCDynamicAdaptationMode=0`)",
+    "ours-noinline": "variant: ours with socket continuations on the thread pool (`Forwarding:InlineSocketCompletions=false`)",
+    "ours-nospin": "variant: ours with thread-pool workers that block at once (`DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0`)",
     # VARIANTS=1: peers with one tuned setting taken back (not used for the ratios)
     "nginx-accesslog": "variant: nginx with its access log on (nginx's default; here off)",
     "nginx-1worker": "variant: nginx with one worker (`worker_processes 1`, nginx's built-in default)",
@@ -112,7 +114,7 @@ for ours, peer in PAIRS:
         out.append(f"| {ours} | {peer} | {mean(ours, 'rps') / mean(peer, 'rps'):.2f}× | {median(ours, 'rps') / median(peer, 'rps'):.2f}× | {mean(ours, 'p99_us') / max(1, mean(peer, 'p99_us')):.2f}× "
                    f"| {cpu_ratio(ours, peer)} |")
 
-variants = [t for t in ("ours-noexport", "ours-notel", "ours-nohedge", "ours-sampled", "ours-wksgc", "ours-nodatas") if t in runs]
+variants = [t for t in ("ours-noexport", "ours-notel", "ours-nohedge", "ours-sampled", "ours-wksgc", "ours-nodatas", "ours-noinline", "ours-nospin") if t in runs]
 if "ours" in runs and variants:
     out.append("\nWhat one change to `ours` is worth here (the variant against `ours`, same run):\n")
     out.append("| variant | throughput (medians) | p99 | CPU per request |\n|---|---|---|---|")
