@@ -7,8 +7,9 @@
 # hundred servers. (c) The table rebuild time at 10 and 100 servers (LoadBalancer.Benchmarks' RebuildBenchmarks).
 # All on 127.0.0.1, measured alternating over the rounds.
 # One command: bench/scaling.sh
-# env: CONNECTIONS="32 256 1024" DURATION=8 WARMUP=3 ROUNDS=2 SERVERS=100 RATE=1000 CHURN_DURATION=15
-#      CHURN_WARMUP=3 INTERVAL=0.2 IDS=100000 SEED=1 TIMEOUT=5 REBUILD=1 NOTE="..."
+# env: CONNECTIONS="32 256 1024" DURATION=5 WARMUP=3 ROUNDS=3 SERVERS=100 RATE=500 CHURN_DURATION=10
+#      CHURN_WARMUP=2 INTERVAL=0.2 IDS=100000 SEED=1 TIMEOUT=5 REBUILD=1 NOTE="..."
+#      MANY_EXTRA="Telemetry__RemapSampleKeys=1000 ..."  NAME=value settings for ours with the hundred servers only
 #      SKIP_CONNECTIONS=1 / SKIP_SERVERS=1  leave out part (a) / (b); KEEP=1 keeps the work folder (logs, JSON)
 # Writes bench/results/scaling.md and bench/results/scaling-*.png. Every process it starts is stopped on exit.
 set -euo pipefail
@@ -16,13 +17,13 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BENCH="$ROOT/bench"
 CONNECTIONS="${CONNECTIONS:-32 256 1024}"
-DURATION="${DURATION:-8}"
+DURATION="${DURATION:-5}"
 WARMUP="${WARMUP:-3}"
-ROUNDS="${ROUNDS:-2}"
+ROUNDS="${ROUNDS:-3}"
 SERVERS="${SERVERS:-100}"
-RATE="${RATE:-1000}"
-CHURN_DURATION="${CHURN_DURATION:-15}"
-CHURN_WARMUP="${CHURN_WARMUP:-3}"
+RATE="${RATE:-500}"
+CHURN_DURATION="${CHURN_DURATION:-10}"
+CHURN_WARMUP="${CHURN_WARMUP:-2}"
 INTERVAL="${INTERVAL:-0.2}"
 IDS="${IDS:-100000}"
 SEED="${SEED:-1}"
@@ -30,6 +31,7 @@ TIMEOUT="${TIMEOUT:-5}"
 REBUILD="${REBUILD:-1}"
 SKIP_CONNECTIONS="${SKIP_CONNECTIONS:-0}"
 SKIP_SERVERS="${SKIP_SERVERS:-0}"
+MANY_EXTRA="${MANY_EXTRA:-}"
 NOTE="${NOTE:-}"
 WORK="$(mktemp -d /tmp/lb-scaling.XXXXXX)"
 OUT="$BENCH/results/scaling.md"
@@ -105,10 +107,11 @@ for port in "${SERVER_PORTS[@]}" "${MANY_PORTS[0]}" "${MANY_PORTS[-1]}"; do wait
 # --- the balancers ------------------------------------------------------------------------------------------------
 declare -A URL
 ADMIN_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
-start_ours() { # name, then the server ports (server1 … serverN)
+start_ours() { # name, extra NAME=value settings (one argument, split at spaces; may be empty), then the server ports (server1 … serverN)
   local name=$1 port i=0 p; port=$(free_port); URL[$name]="http://127.0.0.1:$port"
   local -a services=()
-  for p in "${@:2}"; do i=$((i + 1)); services+=("Services__server${i}__http__0=http://127.0.0.1:$p"); done
+  read -r -a services <<<"$2"
+  for p in "${@:3}"; do i=$((i + 1)); services+=("Services__server${i}__http__0=http://127.0.0.1:$p"); done
   # HTTP/1.1 to the servers (the proxy's standalone default), as nginx and HAProxy speak to them here.
   start "$name" env ASPNETCORE_URLS="${URL[$name]}" Admin__ApiKey="$ADMIN_KEY" "${services[@]}" \
     dotnet "$WORK/bin/LoadBalancer.Proxy/LoadBalancer.Proxy.dll"
@@ -133,14 +136,14 @@ start_peer() { # name, nginx|haproxy, sed script applied to the filled template 
   esac
 }
 
-start_ours ours "${SERVER_PORTS[@]}"
+start_ours ours "" "${SERVER_PORTS[@]}"
 start_peer nginx nginx "" "${SERVER_PORTS[@]}"
 start_peer haproxy haproxy "" "${SERVER_PORTS[@]}"
 TARGETS=(ours nginx haproxy)
 # With a hundred servers nginx's upstream keep-alive cache (64 idle connections per worker, shared by all servers)
 # cannot hold one connection per server, and the open-loop load would make it open and close connections all the
 # time (and run out of ports in TIME_WAIT): it holds two per server here.
-start_ours "ours-$SERVERS" "${MANY_PORTS[@]}"
+start_ours "ours-$SERVERS" "$MANY_EXTRA" "${MANY_PORTS[@]}"
 start_peer "nginx-$SERVERS" nginx "s|keepalive 64;|keepalive $((2 * SERVERS));|" "${MANY_PORTS[@]}"
 start_peer "haproxy-$SERVERS" haproxy "" "${MANY_PORTS[@]}"
 MANY_TARGETS=("ours-$SERVERS" "nginx-$SERVERS" "haproxy-$SERVERS")
@@ -221,7 +224,7 @@ fi
 mkdir -p "$(dirname "$OUT")"
 "$PYTHON" "$BENCH/config/scaling_report.py" "$WORK/results" "$OUT" --images "$BENCH/results" \
   --targets "${TARGETS[@]}" --many-targets "${MANY_TARGETS[@]}" --servers "$SERVERS" --rounds "$ROUNDS" --note "$NOTE" \
-  --setup "connections=$CONNECTIONS duration=$DURATION warmup=$WARMUP rate=$RATE churn_duration=$CHURN_DURATION churn_warmup=$CHURN_WARMUP interval=$INTERVAL ids=$IDS seed=$SEED timeout=$TIMEOUT" \
+  --many-extra "$MANY_EXTRA" --setup "connections=$CONNECTIONS duration=$DURATION warmup=$WARMUP rate=$RATE churn_duration=$CHURN_DURATION churn_warmup=$CHURN_WARMUP interval=$INTERVAL ids=$IDS seed=$SEED timeout=$TIMEOUT" \
   --load "$LOAD_BEFORE" "$LOAD_AFTER" --started "$STARTED" --host "$(hostname) (nproc $(nproc))" \
   --versions "dotnet $(dotnet --version)" "$(nginx -v 2>&1)" "$(haproxy -v 2>&1 | head -1)" "$(wrk -v 2>&1 | head -1)"
 log "wrote $OUT"

@@ -13,6 +13,7 @@ parser.add_argument("--targets", nargs="+", required=True)
 parser.add_argument("--many-targets", nargs="+", required=True)
 parser.add_argument("--servers", type=int, required=True)
 parser.add_argument("--rounds", type=int, required=True)
+parser.add_argument("--many-extra", default="")
 parser.add_argument("--setup", default=""); parser.add_argument("--note", default="")
 parser.add_argument("--load", nargs="*", default=[]); parser.add_argument("--started", default="")
 parser.add_argument("--host", default="")
@@ -51,6 +52,8 @@ lines += [
     "",
     "Settings: " + ", ".join(f"`{k}={v}`" for k, v in setup.items()) + ".",
 ]
+if args.many_extra:
+    lines += ["", f"Ours with the {args.servers} servers ran with `{args.many_extra}` (`MANY_EXTRA`)."]
 if args.note:
     lines += ["", args.note]
 
