@@ -62,6 +62,7 @@ NEED_FDS=$((4 * 1024 + 1024))
 
 # --- build --------------------------------------------------------------------------------------------------------
 build_release LoadBalancer.Server LoadBalancer.Proxy tools/LoadBalancer.LoadGen
+[[ "$REBUILD" != 1 ]] || build_release LoadBalancer.Benchmarks
 
 export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning
 
@@ -105,7 +106,7 @@ Listeners__Count="$SERVERS" Listeners__FirstPort="$FIRST_PORT" start "servers-$S
 for port in "${SERVER_PORTS[@]}" "${MANY_PORTS[0]}" "${MANY_PORTS[-1]}"; do wait_up "http://127.0.0.1:$port"; done
 
 # --- the balancers ------------------------------------------------------------------------------------------------
-declare -A URL
+declare -A URL PID
 ADMIN_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
 start_ours() { # name, extra NAME=value settings (one argument, split at spaces; may be empty), then the server ports (server1 … serverN)
   local name=$1 port i=0 p; port=$(free_port); URL[$name]="http://127.0.0.1:$port"
@@ -115,6 +116,7 @@ start_ours() { # name, extra NAME=value settings (one argument, split at spaces;
   # HTTP/1.1 to the servers (the proxy's standalone default), as nginx and HAProxy speak to them here.
   start "$name" env ASPNETCORE_URLS="${URL[$name]}" Admin__ApiKey="$ADMIN_KEY" "${services[@]}" \
     dotnet "$WORK/bin/LoadBalancer.Proxy/LoadBalancer.Proxy.dll"
+  PID[$name]=$LAST_PID
 }
 
 # The template with its three `server` lines (@S1@ … @S3@) as one line per port given: `server1` and @S1@ become
@@ -134,6 +136,7 @@ start_peer() { # name, nginx|haproxy, sed script applied to the filled template 
     nginx) start "$name" nginx -e "$WORK/$name-error.log" -p "$WORK" -c "$WORK/$name.conf" ;;
     haproxy) start "$name" haproxy -db -f "$WORK/$name.conf" ;;
   esac
+  PID[$name]=$LAST_PID
 }
 
 start_ours ours "" "${SERVER_PORTS[@]}"
@@ -179,9 +182,24 @@ if [[ "$SKIP_CONNECTIONS" != 1 ]]; then
 fi
 
 # --- (b) a hundred servers, steady and under churn, alternating -----------------------------------------------------
+cpu_ticks() { # pid: CPU clock ticks (user + system) of the process and its children (nginx's workers)
+  local total=0 pid f
+  for pid in "$1" $(pgrep -P "$1" || true); do
+    read -r -a f <"/proc/$pid/stat" 2>/dev/null || continue
+    total=$((total + f[13] + f[14]))
+  done
+  echo "$total"
+}
+# The target's CPU time over the whole run (warm-up and churn included) goes beside the summary, in <output>.cpu:
+# unlike a p99 it is hardly moved by the machine's other work, so it shows what a membership change costs.
 loadgen() { # target, seconds, warm-up seconds, output file
+  local before after started
+  before=$(cpu_ticks "${PID[$1]}")
+  started=$(date +%s.%N)
   dotnet "$WORK/bin/LoadBalancer.LoadGen/LoadBalancer.LoadGen.dll" --url "${URL[$1]}" --rate "$RATE" --duration "$2" \
     --warmup "$3" --zipf-s 0 --ids "$IDS" --seed "$SEED" --timeout "$TIMEOUT" --servers "$SERVERS" --label "$1" --out "$4"
+  after=$(cpu_ticks "${PID[$1]}")
+  echo "{\"cpu_s\": $(python3 -c "print(($after - $before) / $(getconf CLK_TCK))"), \"wall_s\": $(python3 -c "print($(date +%s.%N) - $started)")}" >"$4.cpu"
 }
 churn_run() { # output prefix: the load on ours while the membership changes, from before the load to after it
   "$PYTHON" "$BENCH/config/scaling_churn.py" --url "${URL[ours-$SERVERS]}" --key "$ADMIN_KEY" --servers "$SERVERS" \
@@ -215,8 +233,8 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 # The balancers are idle now; BenchmarkDotNet's short job in process (a few seconds per case).
 if [[ "$REBUILD" == 1 ]]; then
   log "table rebuild: LoadBalancer.Benchmarks RebuildBenchmarks (short job)"
-  (cd "$ROOT" && dotnet run -c Release --project LoadBalancer.Benchmarks -- --filter '*RebuildBenchmarks*' --job short \
-    --inProcess --artifacts "$WORK/bdn" >"$WORK/rebuild.log" 2>&1) || { tail -20 "$WORK/rebuild.log" >&2; exit 1; }
+  dotnet "$WORK/bin/LoadBalancer.Benchmarks/LoadBalancer.Benchmarks.dll" --filter '*RebuildBenchmarks*' --job short \
+    --inProcess --artifacts "$WORK/bdn" >"$WORK/rebuild.log" 2>&1 || { tail -20 "$WORK/rebuild.log" >&2; exit 1; }
   cp "$WORK/bdn/results/"*RebuildBenchmarks-report.csv "$WORK/results/rebuild.csv"
 fi
 

@@ -114,12 +114,38 @@ for t in args.many_targets + [CHURN]:
     for r in range(1, args.rounds + 1):
         p = os.path.join(args.results, f"{r}-{t}.json")
         if os.path.exists(p):
-            runs.setdefault(t, []).append(json.load(open(p)))
+            run = json.load(open(p))
+            run["cpu"] = json.load(open(p + ".cpu")) if os.path.exists(p + ".cpu") else None
+            runs.setdefault(t, []).append(run)
 calls = []
 for r in range(1, args.rounds + 1):
     p = os.path.join(args.results, f"{r}-{CHURN}.churn.jsonl")
     if os.path.exists(p):
         calls.append([json.loads(l) for l in open(p) if l.strip()])
+
+
+STALL_MS = 100
+
+
+def seconds_of(t):
+    return [sec for r in runs.get(t, []) for sec in r["seconds"]]
+
+
+def seconds_p99(t):
+    return median(sec["p99_ms"] for sec in seconds_of(t))
+
+
+def stalls(t):
+    return sum(1 for sec in seconds_of(t) if sec["max_send_lag_ms"] > STALL_MS)
+
+
+def cores(run):
+    return run["cpu"]["cpu_s"] / run["cpu"]["wall_s"] if run.get("cpu") else None
+
+
+def cpu_used(t):
+    values = [v for v in (cores(r) for r in runs.get(t, [])) if v is not None]
+    return f"{median(values):.2f}" if values else "–"
 
 
 def rstat(t, f):
@@ -160,13 +186,22 @@ if OURS_MANY in runs:
               "at random, removed (`DELETE /rm`) through the admin API with the proxy's admin key, from before the load "
               "starts until it ends. nginx and HAProxy are measured steady only: churn through their runtime APIs "
               "(nginx has none outside nginx Plus; HAProxy's stats socket could `set server … state maint`) is left out.", ""]
-    lines += ["| target | req/s | p50 | p99 | p99.9 | max | failed requests |", "|---|---|---|---|---|---|---|"]
+    lines += ["| target | req/s | p50 | p99 | p99.9 | max | median of the seconds' p99 | seconds the generator stalled | CPU (cores) | failed requests |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
     for t in [OURS_MANY, CHURN] + args.many_targets[1:]:
         if t not in runs:
             continue
         lines.append(f"| {short(t)} | {rstat(t, lambda r: r['throughput_rps']):,.0f} | {ms(rstat(t, lambda r: r['latency_ms']['p50']))} | "
                      f"{ms(rstat(t, lambda r: r['latency_ms']['p99']))} | {ms(rstat(t, lambda r: r['latency_ms']['p999']))} | "
-                     f"{ms(max(r['latency_ms']['max'] for r in runs[t]))} | {failed(t)} ({errors_of(t)}) |")
+                     f"{ms(max(r['latency_ms']['max'] for r in runs[t]))} | {ms(seconds_p99(t))} | {stalls(t)} of {len(seconds_of(t))} | "
+                     f"{cpu_used(t)} | {failed(t)} ({errors_of(t)}) |")
+    lines += ["", "p50 … max: medians of the rounds (max: the most); the median of the seconds' p99 pools every measured second "
+              "of every round, so a second-long stall of the machine moves it less than the whole window's p99. A second "
+              f"counts as a stall of the generator when a request in it was sent over {STALL_MS} ms late (the generator, "
+              "the balancers and the servers share the two cores: the whole machine was late then). CPU: the balancer's "
+              "own CPU time over the whole run of the generator (its start, warm-up and summary included, nginx's workers "
+              "counted) over that run's wall time, median of the rounds: health probes of the hundred servers and telemetry "
+              "are in it too."]
     lines += ["", "Per round, p99: " + "; ".join(
         f"{short(t)} " + ", ".join(ms(r["latency_ms"]["p99"]) for r in runs[t]) for t in [OURS_MANY, CHURN] + args.many_targets[1:] if t in runs) + ".",
         "The generator's own lateness (p99 of send lag, the most over the rounds): " + "; ".join(
@@ -183,6 +218,17 @@ if OURS_MANY in runs:
                   f"{', '.join(f'{s:.1f}' for s in spans)} s: {len(ok_calls) / sum(spans):.1f} changes/s where "
                   f"{2 / float(setup.get('interval', '0.2')):.0f}/s were asked for). Each call's time, from its send to its whole "
                   f"answer (the table is rebuilt and swapped inside it): p50 {ms(at(0.5))}, p90 {ms(at(0.9))}, max {ms(took[-1])}."]
+        # What a change costs the proxy: its CPU under churn over the paired steady round's, per change made.
+        per_change = []
+        for steady, churned, rc in zip(runs[OURS_MANY], runs.get(CHURN, []), calls):
+            made = len([c for c in rc if c["status"] == 200])
+            if steady.get("cpu") and churned.get("cpu") and made:
+                per_change.append((churned["cpu"]["cpu_s"] - steady["cpu"]["cpu_s"]) / made * 1000)
+        if per_change:
+            lines += ["", "The proxy's CPU time under churn less that of the steady run of the same round, per change made: "
+                      + ", ".join(ms(v) for v in per_change) + f" (median {ms(median(per_change))}); at "
+                      f"{2 / float(setup.get('interval', '0.2')):.0f} changes/s that is "
+                      f"{median(per_change) * 2 / float(setup.get('interval', '0.2')) / 10:.0f} % of one core."]
         bad = [c for c in flat if c["status"] != 200]
         if bad:
             lines += ["", "Admin calls that did not answer 200: " + "; ".join(f"{c['op']} {c['server']} → {c['status']} {c.get('body', '')}" for c in bad[:5])]
@@ -198,9 +244,12 @@ if OURS_MANY in runs:
                      f"{sum(r['scheduled'] for r in runs[CHURN])} requests under churn failed ({errors_of(CHURN)}); "
                      f"{failed(OURS_MANY)} in the steady runs.")
         x = churn_p99 / steady_p99
+        y = seconds_p99(CHURN) / seconds_p99(OURS_MANY)
         lines.append(f"- **p99 within 1.2× of steady: {'met' if x <= 1.2 else 'not met'}.** Under churn {ms(churn_p99)} against "
                      f"{ms(steady_p99)} steady (medians of the rounds): {x:.2f}×; per round "
-                     f"{', '.join(f'{p:.2f}×' for p in pairs)}.")
+                     f"{', '.join(f'{p:.2f}×' for p in pairs)}. The median of the seconds' p99: {ms(seconds_p99(CHURN))} "
+                     f"against {ms(seconds_p99(OURS_MANY))}, {y:.2f}× (generator stalls: {stalls(CHURN)} and "
+                     f"{stalls(OURS_MANY)} seconds).")
     if rebuild:
         parts = [f"{a} {ms(rebuild[(a, N)][0])}" + (f" (± {ms(rebuild[(a, N)][1])})" if rebuild[(a, N)][1] else "")
                  for a in ("Ring", "Maglev", "BoundedLoad") if (a, N) in rebuild]
