@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using LoadBalancer.Server.Capacity;
+using LoadBalancer.Server.Listeners;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 
@@ -21,6 +22,7 @@ public static class ServerEndpoints
             .ValidateDataAnnotations()
             .ValidateOnStart();
         builder.Services.AddCapacity();
+        builder.Services.AddListeners();
         // Endpoint defaults reach the addresses bound from ASPNETCORE_URLS too, so the h2c port is picked out there
         // rather than listened on explicitly, which would make Kestrel ignore every configured address.
         builder.Services.AddOptions<KestrelServerOptions>()
@@ -54,18 +56,22 @@ public static class ServerEndpoints
         var home = JsonSerializer.SerializeToUtf8Bytes(
             new ServerReply($"Hello from Server: {id}", "successful"), ServerJsonContext.Relaxed.ServerReply);
 
-        // The bench-only capacity model (off by default) maps its own /home; otherwise /home answers at once.
-        if (!app.MapCapacity(id, home))
+        // The bench-only many listeners map /home and /heartbeat per listener, and the bench-only capacity model its own
+        // /home (both off by default, and never both); otherwise /home answers at once.
+        if (!app.MapListeners())
         {
-            app.MapGet("/home", (HttpContext context) =>
+            if (!app.MapCapacity(id, home))
             {
-                context.Response.ContentType = "application/json";
-                context.Response.ContentLength = home.Length;
-                return context.Response.Body.WriteAsync(home).AsTask();
-            });
-        }
+                app.MapGet("/home", (HttpContext context) =>
+                {
+                    context.Response.ContentType = "application/json";
+                    context.Response.ContentLength = home.Length;
+                    return context.Response.Body.WriteAsync(home).AsTask();
+                });
+            }
 
-        app.MapGet("/heartbeat", () => Results.Ok());
+            app.MapGet("/heartbeat", () => Results.Ok());
+        }
 
         // Every other path and method: the assignment's error, naming the path that was asked for.
         app.Map("{**path}", (HttpContext context) => Results.Json(
