@@ -30,6 +30,7 @@ internal sealed class OpenLoopRun
     private readonly double _ticksPerSecond = Stopwatch.Frequency;
     private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _start;
+    private long _startedUnixMs;
     private int _outstanding;
     private int _peakOutstanding;
 
@@ -69,6 +70,9 @@ internal sealed class OpenLoopRun
     /// <summary>The first request of the measured window.</summary>
     public int FirstMeasured => (int)Math.Ceiling(_settings.Warmup * _settings.Rate);
 
+    /// <summary>When the clock started (request 0 was due), in Unix milliseconds.</summary>
+    public long StartedUnixMs => _startedUnixMs;
+
     /// <summary>Most requests outstanding at once.</summary>
     public int PeakOutstanding => _peakOutstanding;
 
@@ -80,8 +84,10 @@ internal sealed class OpenLoopRun
         var scheduler = new Thread(() => Schedule(pending)) { IsBackground = true, Name = "open-loop scheduler", Priority = ThreadPriority.AboveNormal };
         scheduler.Start();
         var reset = ResetAtMeasureStartAsync();
+        var announce = AnnounceStartAsync();
         await Task.Run(scheduler.Join).ConfigureAwait(false);
         await reset.ConfigureAwait(false);
+        await announce.ConfigureAwait(false);
         await Task.WhenAll(pending).ConfigureAwait(false);
     }
 
@@ -106,6 +112,21 @@ internal sealed class OpenLoopRun
                 }
             })).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Writes <see cref="LoadSettings.StartedFile"/> once the clock runs, off the scheduler's thread.</summary>
+    private async Task AnnounceStartAsync()
+    {
+        if (_settings.StartedFile is null)
+        {
+            return;
+        }
+
+        await _started.Task.ConfigureAwait(false);
+        // Written under another name and moved, so a reader never sees a half-written file.
+        var temporary = _settings.StartedFile + ".tmp";
+        await File.WriteAllTextAsync(temporary, Volatile.Read(ref _startedUnixMs).ToString(System.Globalization.CultureInfo.InvariantCulture)).ConfigureAwait(false);
+        File.Move(temporary, _settings.StartedFile, overwrite: true);
     }
 
     private async Task ResetAtMeasureStartAsync()
@@ -138,6 +159,7 @@ internal sealed class OpenLoopRun
     private void Schedule(List<Task> pending)
     {
         _start = Stopwatch.GetTimestamp();
+        Volatile.Write(ref _startedUnixMs, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         _started.TrySetResult();
         for (var i = 0; i < _records.Length; i++)
         {
