@@ -102,6 +102,8 @@ public sealed class LoadGenTests
         Assert.Equal(new SlowCount(1000, 2, 1), summary.Slow);
         Assert.Equal([1, 1], summary.Seconds.Select(s => s.Slow));
         Assert.Equal([1500, 1200], summary.Seconds.Select(s => s.MaxMs));
+        Assert.Equal(2, summary.Seconds[0].Servers["server1"]);
+        Assert.Empty(summary.Seconds[1].Servers); // a 502 and a request never sent: no 200 from anyone
         Assert.Equal(42, summary.StartedUnixMs);
     }
 

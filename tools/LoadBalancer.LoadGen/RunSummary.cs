@@ -82,7 +82,7 @@ internal sealed record RunSummary(
             settings.Label, settings.Url.ToString(), settings.Rate, settings.Duration, settings.Warmup, settings.ZipfS, settings.Ids, settings.Seed,
             keys.ShareOf(0), records.Count - firstMeasured, ok.Count, errors, ok.Count / settings.Duration,
             Percentiles.Of(ok), Percentiles.Of(all), Percentiles.Of(lag), peakOutstanding, byServer, check,
-            SecondSummary.Of(records, firstMeasured, settings.Rate, settings.SlowMs),
+            SecondSummary.Of(records, firstMeasured, settings.Rate, settings.SlowMs, serverNames),
             SlowCount.Of(records, firstMeasured, settings.SlowMs), startedUnixMs);
     }
 
@@ -221,9 +221,11 @@ internal sealed record BoundedLoadCheck(double C, int Servers, int Checked, int 
 /// <param name="MaxSendLagMs">The scheduler's worst lateness in this second.</param>
 /// <param name="Slow">Requests (any outcome) that took longer than the slow threshold (<c>--slow-ms</c>).</param>
 /// <param name="MaxMs">The slowest request's latency, whatever its outcome.</param>
-internal sealed record SecondSummary(int Second, int Ok, int Errors, double P99Ms, double MaxSendLagMs, int Slow, double MaxMs)
+/// <param name="Servers">The 200 answers each server gave (by name), so a share can be read before and after a fault.</param>
+internal sealed record SecondSummary(int Second, int Ok, int Errors, double P99Ms, double MaxSendLagMs, int Slow, double MaxMs, Dictionary<string, int> Servers)
 {
-    public static IReadOnlyList<SecondSummary> Of(IReadOnlyList<RequestRecord> records, int firstMeasured, double rate, double slowMs = double.MaxValue)
+    public static IReadOnlyList<SecondSummary> Of(IReadOnlyList<RequestRecord> records, int firstMeasured, double rate, double slowMs = double.MaxValue,
+        IReadOnlyList<string>? serverNames = null)
     {
         var tick = OpenLoopRun.TicksPerSecond / 1000.0;
         var perSecond = Math.Max(1, (int)Math.Round(rate));
@@ -236,7 +238,11 @@ internal sealed record SecondSummary(int Second, int Ok, int Errors, double P99M
             var sent = slice.Where(r => r.Status != RequestRecord.GeneratorLimit).ToList();
             var max = sent.Count == 0 ? 0 : sent.Max(RunSummary.LatencyOf);
             seconds.Add(new SecondSummary(seconds.Count, ok.Count, slice.Count - ok.Count, Percentiles.Of(ok).P99, Math.Round(lag, 3),
-                sent.Count(r => RunSummary.IsSlow(r, slowMs)), Math.Round(max, 3)));
+                sent.Count(r => RunSummary.IsSlow(r, slowMs)), Math.Round(max, 3),
+                slice.Where(r => r.Status == 200 && r.Server >= 0 && serverNames is not null)
+                    .GroupBy(r => serverNames![r.Server])
+                    .OrderBy(g => g.Key, StringComparer.Ordinal)
+                    .ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal)));
         }
 
         return seconds;
