@@ -10,7 +10,8 @@
 #      peers: CONNECT_TIMEOUT=2 RESPONSE_TIMEOUT=1 (seconds) ATTEMPTS=3 TOTAL_TIMEOUT=30 MAX_FAILS=2 FAIL_TIMEOUT=1
 #      CHECK_INTERVAL=1 CHECK_TIMEOUT=0.5 FALL=2 RISE=1 ERROR_LIMIT=2 (the mapping to ours: bench/results/failover.md)
 #      ONLY="ours nginx" FAULTS="kill" measure a subset; KEEP=1 keeps the work folder (every process's log, per-run
-#      JSON) and logs ours at Information (each failed attempt, event 201)
+#      JSON, every request as CSV), logs ours at Information (OURS_LOG_LEVEL_KEPT=Debug adds each hedge, event 230)
+#      and records ours' /health every 250 ms and its runtime counters (dotnet-counters, when installed)
 # Writes bench/results/failover.md and bench/results/failover-*.png. Every process it starts is stopped on exit.
 set -euo pipefail
 
@@ -154,10 +155,11 @@ run_one() { # round, fault, target
   local proxy=$LAST_PID url="http://127.0.0.1:$proxy_port"
   wait_up "$url" || { cat "$WORK/$run-$3.log" >&2 2>/dev/null; exit 1; }
 
-  local started="$WORK/$run.started"
+  local started="$WORK/$run.started" records=()
+  [[ "${KEEP:-0}" != 1 ]] || records=(--records "$WORK/$run.requests.csv")
   start "$run-loadgen" dotnet "$WORK/bin/LoadBalancer.LoadGen/LoadBalancer.LoadGen.dll" --url "$url" --rate "$RATE" \
     --duration "$DURATION" --warmup "$WARMUP" --zipf-s "$ZIPF_S" --ids "$IDS" --seed "$SEED" --timeout "$TIMEOUT" \
-    --servers 3 --slow-ms "$SLOW_MS" --label "$3" --started "$started" --out "$WORK/results/$run.json"
+    --servers 3 --slow-ms "$SLOW_MS" --label "$3" --started "$started" --out "$WORK/results/$run.json" "${records[@]}"
   local loadgen=$LAST_PID diagnostics=()
   if [[ "${KEEP:-0}" == 1 && "$3" == ours ]]; then
     # What ours thought of its servers, every 250 ms, and its runtime's counters (thread pool, GC), for a diagnosis.

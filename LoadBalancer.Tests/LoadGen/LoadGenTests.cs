@@ -119,7 +119,7 @@ public sealed class LoadGenTests
     }
 
     [Fact]
-    public async Task The_started_file_holds_the_instant_the_clock_started()
+    public async Task The_started_file_holds_the_instant_the_clock_started_and_every_request_can_be_written_out()
     {
         var file = Path.Combine(Path.GetTempPath(), $"loadgen-started-{Guid.NewGuid():N}");
         try
@@ -133,6 +133,13 @@ public sealed class LoadGenTests
 
             var written = long.Parse(await File.ReadAllTextAsync(file), System.Globalization.CultureInfo.InvariantCulture);
             Assert.Equal(run.StartedUnixMs, written);
+            using var csv = new StringWriter();
+            run.WriteRecords(csv);
+            var lines = csv.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal("index,measured,path,due_ms,sent_ms,done_ms,latency_ms,server,status", lines[0].TrimEnd('\r'));
+            Assert.Equal(4, lines.Length - 1); // 0.2 s at 20/s, each refused: status -2, no server
+            Assert.All(lines.Skip(1), line => Assert.EndsWith(",,-2", line.TrimEnd('\r')));
+            Assert.StartsWith("1,1,http://127.0.0.1:1/home?id=", lines[2]);
             Assert.InRange(written, before, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
             Assert.False(File.Exists(file + ".tmp"));
         }

@@ -8,7 +8,7 @@ internal sealed record LoadSettings
     public const string Usage =
         "Usage: LoadBalancer.LoadGen --url URL [--rate 1000] [--duration 10] [--warmup 2] [--zipf-s 1.0] [--ids 10000] " +
         "[--seed 1] [--timeout 5] [--max-in-flight 20000] [--servers 3] [--balance-factor 1.25] [--label NAME] [--out FILE] " +
-        "[--reset URL,URL...] [--prewarm 16] [--slow-ms 1000] [--started FILE]";
+        "[--reset URL,URL...] [--prewarm 16] [--slow-ms 1000] [--started FILE] [--records FILE]";
 
     /// <summary>The target; requests go to <c>{Url}/home?id=…</c>.</summary>
     public required Uri Url { get; init; }
@@ -67,6 +67,9 @@ internal sealed record LoadSettings
     /// </summary>
     public string? StartedFile { get; init; }
 
+    /// <summary>A CSV file with one line per request (when it was due, sent and done, who answered, how); none when null.</summary>
+    public string? RecordsFile { get; init; }
+
     /// <summary>Parses <paramref name="args"/>; an error message when they are not valid.</summary>
     public static LoadSettings Parse(string[] args)
     {
@@ -120,6 +123,7 @@ internal sealed record LoadSettings
             Prewarm = (int)Number("prewarm", 16, 0, 10_000),
             SlowMs = Number("slow-ms", 1000, 0, 3_600_000),
             StartedFile = Take("started"),
+            RecordsFile = Take("records"),
             Label = Take("label") ?? "target",
             Out = Take("out"),
             ResetUrls = (Take("reset") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)

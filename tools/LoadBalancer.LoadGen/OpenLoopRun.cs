@@ -214,6 +214,24 @@ internal sealed class OpenLoopRun
         _records[index] = new RequestRecord(due, sent, Stopwatch.GetTimestamp() - _start, server, status);
     }
 
+    /// <summary>
+    /// Every request as CSV, in schedule order, times in milliseconds from the clock's start: what a diagnosis needs
+    /// to tell which requests a fault delayed, by how much, and who answered them in the end.
+    /// </summary>
+    public void WriteRecords(TextWriter writer)
+    {
+        var tick = TicksPerSecond / 1000.0;
+        var culture = System.Globalization.CultureInfo.InvariantCulture;
+        writer.WriteLine("index,measured,path,due_ms,sent_ms,done_ms,latency_ms,server,status");
+        for (var i = 0; i < _records.Length; i++)
+        {
+            var r = _records[i];
+            var server = r.Server >= 0 ? _serverNames[r.Server] : "";
+            writer.WriteLine(string.Create(culture,
+                $"{i},{(i >= FirstMeasured ? 1 : 0)},{_paths[i]},{r.Due / tick:F3},{r.Sent / tick:F3},{r.Done / tick:F3},{(r.Done - r.Due) / tick:F3},{server},{r.Status}"));
+        }
+    }
+
     /// <summary>The server that answered: the proxy's header, else the server's own, else <c>/home</c>'s message.</summary>
     internal static string? ServerOf(HttpResponseMessage response, byte[] body)
     {

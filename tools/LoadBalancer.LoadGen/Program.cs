@@ -23,6 +23,12 @@ var keys = new ZipfKeys(settings.Ids, settings.ZipfS, settings.Seed);
 var run = new OpenLoopRun(settings, keys);
 await run.RunAsync();
 var summary = RunSummary.Of(settings, keys, run.Records, run.FirstMeasured, run.ServerNames, run.PeakOutstanding, run.StartedUnixMs);
+if (settings.RecordsFile is not null)
+{
+    await using var records = File.CreateText(settings.RecordsFile);
+    run.WriteRecords(records);
+}
+
 var json = JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower });
 if (settings.Out is null)
 {
