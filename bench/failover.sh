@@ -5,20 +5,20 @@
 # of the server process this script started, at the same offset into every run; every run has fresh servers and a
 # fresh balancer, so runs are independent. Rounds alternate over the faults and targets. All on 127.0.0.1.
 # One command: bench/failover.sh
-# env: RATE=300 DURATION=15 WARMUP=3 ROUNDS=3 FAULT_AT=4 FAULT_FOR=4 FAULT_SERVER=2 IDS=1000 ZIPF_S=0 SEED=1
+# env: RATE=300 DURATION=14 WARMUP=3 ROUNDS=3 FAULT_AT=4 FAULT_FOR=4 FAULT_SERVER=2 IDS=1000 ZIPF_S=0 SEED=1
 #      SERVICE_TIME=00:00:00.010 TIMEOUT=15 SLOW_MS=1000 NOTE="..."
 #      peers: CONNECT_TIMEOUT=2 RESPONSE_TIMEOUT=1 (seconds) ATTEMPTS=3 TOTAL_TIMEOUT=30 MAX_FAILS=2 FAIL_TIMEOUT=1
 #      CHECK_INTERVAL=1 CHECK_TIMEOUT=0.5 FALL=2 RISE=1 ERROR_LIMIT=2 (the mapping to ours: bench/results/failover.md)
 #      ONLY="ours nginx" FAULTS="kill" measure a subset; KEEP=1 keeps the work folder (every process's log, per-run
-#      JSON, every request as CSV), logs ours at Information (OURS_LOG_LEVEL_KEPT=Debug adds each hedge, event 230)
-#      and records ours' /health every 250 ms and its runtime counters (dotnet-counters, when installed)
+#      JSON); DIAGNOSE=1 (implies KEEP=1) adds every request as CSV, logs ours at Information (OURS_LOG_LEVEL=Debug
+#      adds each hedge, event 230) and records ours' /health every 250 ms and its runtime counters (dotnet-counters)
 # Writes bench/results/failover.md and bench/results/failover-*.png. Every process it starts is stopped on exit.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BENCH="$ROOT/bench"
 RATE="${RATE:-300}"
-DURATION="${DURATION:-15}"
+DURATION="${DURATION:-14}"
 WARMUP="${WARMUP:-3}"
 ROUNDS="${ROUNDS:-3}"
 FAULT_AT="${FAULT_AT:-4}"
@@ -100,8 +100,9 @@ install_missing "${missing[@]}"
 build_release LoadBalancer.Server LoadBalancer.Proxy tools/LoadBalancer.LoadGen
 
 export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning
-OURS_LOG_LEVEL=Warning
-[[ "${KEEP:-0}" != 1 ]] || OURS_LOG_LEVEL="${OURS_LOG_LEVEL_KEPT:-Information}"
+DIAGNOSE="${DIAGNOSE:-0}"
+if [[ "$DIAGNOSE" == 1 ]]; then KEEP=1; OURS_LOG_LEVEL="${OURS_LOG_LEVEL:-Information}"; else OURS_LOG_LEVEL=Warning; fi
+COUNTERS=$(command -v dotnet-counters || ls "$HOME/.dotnet/tools/dotnet-counters" 2>/dev/null || true)
 
 # --- one run: fresh servers, a fresh balancer, the load, the fault ------------------------------------------------
 # SERVER_ID is the name the balancers know them by, so /home's message, X-Server-Id and X-Upstream-Server agree.
@@ -141,7 +142,7 @@ start_target() { # run name, target, port: sets LAST_PID
 }
 
 run_one() { # round, fault, target
-  local run="$1-$2-$3" ports=() pids=() i port
+  local run="$1-$2-$3" ports=() pids=() i port run_started; run_started=$(now_ms)
   for i in 1 2 3; do
     port=$(free_port)
     ports+=("$port")
@@ -156,17 +157,17 @@ run_one() { # round, fault, target
   wait_up "$url" || { cat "$WORK/$run-$3.log" >&2 2>/dev/null; exit 1; }
 
   local started="$WORK/$run.started" records=()
-  [[ "${KEEP:-0}" != 1 ]] || records=(--records "$WORK/$run.requests.csv")
+  [[ "$DIAGNOSE" != 1 ]] || records=(--records "$WORK/$run.requests.csv")
   start "$run-loadgen" dotnet "$WORK/bin/LoadBalancer.LoadGen/LoadBalancer.LoadGen.dll" --url "$url" --rate "$RATE" \
     --duration "$DURATION" --warmup "$WARMUP" --zipf-s "$ZIPF_S" --ids "$IDS" --seed "$SEED" --timeout "$TIMEOUT" \
     --servers 3 --slow-ms "$SLOW_MS" --label "$3" --started "$started" --out "$WORK/results/$run.json" "${records[@]}"
   local loadgen=$LAST_PID diagnostics=()
-  if [[ "${KEEP:-0}" == 1 && "$3" == ours ]]; then
+  if [[ "$DIAGNOSE" == 1 && "$3" == ours ]]; then
     # What ours thought of its servers, every 250 ms, and its runtime's counters (thread pool, GC), for a diagnosis.
     start "$run-health" bash -c "while :; do printf '%s ' \$(date +%s%3N); curl -sS -m 1 '$url/health' || echo; echo; sleep 0.25; done"
     diagnostics+=("$LAST_PID")
-    if command -v dotnet-counters >/dev/null; then
-      start "$run-counters" dotnet-counters collect -p "$proxy" --refresh-interval 0.5 --format csv -o "$WORK/$run-counters.csv" --counters System.Runtime
+    if [[ -n "$COUNTERS" ]]; then
+      start "$run-counters" "$COUNTERS" collect -p "$proxy" --refresh-interval 1 --format csv -o "$WORK/$run-counters.csv" --counters System.Runtime
       diagnostics+=("$LAST_PID")
     fi
   fi
@@ -200,7 +201,9 @@ run_one() { # round, fault, target
   printf '{"fault":"%s","server":"server%s","pid":%s,"started_ms":%s,"fault_ms":%s,"recover_ms":%s,"up_ms":%s}\n' \
     "$2" "$FAULT_SERVER" "$victim" "$(cat "$started")" "$fault_ms" "$recover_ms" "$up_ms" >"$WORK/results/$run.fault.json"
   tail -1 "$WORK/$run-loadgen.log" >&2
+  local stopping; stopping=$(now_ms)
   stop_pids "$proxy" "${pids[@]}"
+  log "$run: $((($(now_ms) - run_started) / 1000)) s in all, $((($(now_ms) - stopping) / 1000)) s of it stopping"
 }
 
 # --- measure: every round runs each fault against each target, the targets' order turning with the round -----------
