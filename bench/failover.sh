@@ -9,6 +9,7 @@
 #      SERVICE_TIME=00:00:00.010 TIMEOUT=15 SLOW_MS=1000 NOTE="..."
 #      peers: CONNECT_TIMEOUT=2 RESPONSE_TIMEOUT=1 (seconds) ATTEMPTS=3 TOTAL_TIMEOUT=30 MAX_FAILS=2 FAIL_TIMEOUT=1
 #      CHECK_INTERVAL=1 CHECK_TIMEOUT=0.5 FALL=2 RISE=1 ERROR_LIMIT=2 (the mapping to ours: bench/results/failover.md)
+#      OURS_ENV="Hedging__Delay=00:00:00.200" runs ours with other settings (say so in NOTE);
 #      ONLY="ours nginx" FAULTS="kill" measure a subset; KEEP=1 keeps the work folder (every process's log, per-run
 #      JSON); DIAGNOSE=1 (implies KEEP=1) adds every request as CSV, logs ours at Information (OURS_LOG_LEVEL=Debug
 #      adds each hedge, event 230) and records ours' /health every 250 ms and its runtime counters (dotnet-counters)
@@ -130,7 +131,7 @@ start_target() { # run name, target, port: sets LAST_PID
       start "$name" env ASPNETCORE_URLS="http://127.0.0.1:$3" Logging__LogLevel__Default="$OURS_LOG_LEVEL" \
         Logging__LogLevel__Microsoft.AspNetCore=Warning Services__server1__http__0="http://127.0.0.1:$S1" \
         Services__server2__http__0="http://127.0.0.1:$S2" Services__server3__http__0="http://127.0.0.1:$S3" \
-        dotnet "$WORK/bin/LoadBalancer.Proxy/LoadBalancer.Proxy.dll" ;;
+        ${OURS_ENV:-} dotnet "$WORK/bin/LoadBalancer.Proxy/LoadBalancer.Proxy.dll" ;; # OURS_ENV: NAME=value words, split on purpose
     nginx)
       fill "$3" "$BENCH/config/failover_nginx.conf.template" | sed -e "s|nginx\.pid|$name.pid|" -e "s|nginx-error\.log|$name-error.log|" >"$WORK/$name.conf"
       start "$name" nginx -e "$WORK/$name-error.log" -p "$WORK" -c "$WORK/$name.conf" ;;

@@ -205,7 +205,7 @@ for f in args.faults:
         ax.axvline(first["fault_at"] + first["up_after"], color="gray", linestyle=":", linewidth=1)
     for ax in (middle, bottom):
         ax.set_ylim(bottom=0, top=max(1, ax.get_ylim()[1])); ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-    top.set_yscale("log"); top.yaxis.set_major_formatter(log_format)
+    top.set_yscale("log"); top.yaxis.set_major_formatter(log_format); top.yaxis.set_minor_formatter(log_format)
     top.set_ylabel("p99 of the 200s (ms, log)")
     top.set_title(f"Failover: {victim} {FAULT_SHORT.get(f, f)} (shaded: the fault; dotted: {victim} answering again)")
     middle.set_ylabel(f"delayed > {slow_ms / 1000:g} s\n(sum of {args.rounds} rounds)")
@@ -228,5 +228,7 @@ for k, t in enumerate(args.targets):
 for ax, title in zip(axes, ["p99.9 of the 200s (ms, median of the rounds)", f"requests delayed > {slow_ms / 1000:g} s (sum)", "failed requests (sum)"]):
     ax.set_xticks(list(xs)); ax.set_xticklabels([FAULT_SHORT.get(f, f) for f in args.faults]); ax.set_title(title, fontsize=10)
 axes[0].legend(fontsize=8)
+for ax in axes[1:]:
+    ax.set_ylim(bottom=0, top=max(1, ax.get_ylim()[1] * 1.1))
 fig.suptitle(f"Failover side by side: {rate:,.0f} requests/s, {args.rounds} rounds")
 fig.tight_layout(); fig.savefig(os.path.join(args.images, "failover-summary.png"), dpi=110); plt.close(fig)
