@@ -83,4 +83,69 @@ public sealed class LoadGenTests
         Assert.Equal(300, summary.SendLagMs.Max, 3);
         Assert.Equal(2, summary.ThroughputRps);
     }
+
+    [Fact]
+    public void Requests_delayed_over_the_slow_threshold_are_counted_whatever_their_outcome_overall_and_per_second()
+    {
+        var t = (long)(Stopwatch.Frequency / 1000);
+        var settings = new LoadSettings { Url = new Uri("http://127.0.0.1:1"), Rate = 2, Duration = 2, Warmup = 0, SlowMs = 1000 };
+        RequestRecord[] records =
+        [
+            new(0, 0, 10 * t, 0, 200), // fast
+            new(500 * t, 500 * t, 2000 * t, 0, 200), // 1.5 s, answered: delayed
+            new(1000 * t, 1000 * t, 2200 * t, 0, 502), // 1.2 s, failed: delayed too
+            new(1500 * t, 1500 * t, 1500 * t, RequestRecord.NoServer, RequestRecord.GeneratorLimit), // never sent
+        ];
+
+        var summary = RunSummary.Of(settings, new ZipfKeys(10, 1, 1), records, 0, ["server1"], 2, startedUnixMs: 42);
+
+        Assert.Equal(new SlowCount(1000, 2, 1), summary.Slow);
+        Assert.Equal([1, 1], summary.Seconds.Select(s => s.Slow));
+        Assert.Equal([1500, 1200], summary.Seconds.Select(s => s.MaxMs));
+        Assert.Equal(2, summary.Seconds[0].Servers["server1"]);
+        Assert.Empty(summary.Seconds[1].Servers); // a 502 and a request never sent: no 200 from anyone
+        Assert.Equal(42, summary.StartedUnixMs);
+    }
+
+    [Fact]
+    public void The_slow_threshold_and_the_started_file_are_read_from_the_command_line()
+    {
+        var settings = LoadSettings.Parse(["--url", "http://127.0.0.1:1", "--slow-ms", "250", "--started", "/tmp/started"]);
+
+        Assert.Equal(250, settings.SlowMs);
+        Assert.Equal("/tmp/started", settings.StartedFile);
+        Assert.Equal(1000, LoadSettings.Parse(["--url", "http://127.0.0.1:1"]).SlowMs);
+        Assert.Throws<ArgumentException>(() => LoadSettings.Parse(["--url", "http://127.0.0.1:1", "--slow-ms", "-1"]));
+    }
+
+    [Fact]
+    public async Task The_started_file_holds_the_instant_the_clock_started_and_every_request_can_be_written_out()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"loadgen-started-{Guid.NewGuid():N}");
+        try
+        {
+            // Port 1 refuses at once: the requests fail fast, which does not matter here.
+            var settings = new LoadSettings { Url = new Uri("http://127.0.0.1:1"), Rate = 20, Duration = 0.2, Warmup = 0, Prewarm = 0, Timeout = 2, StartedFile = file };
+            var before = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            var run = new OpenLoopRun(settings, new ZipfKeys(10, 1, 1));
+
+            await run.RunAsync().WaitAsync(TimeSpan.FromSeconds(30));
+
+            var written = long.Parse(await File.ReadAllTextAsync(file), System.Globalization.CultureInfo.InvariantCulture);
+            Assert.Equal(run.StartedUnixMs, written);
+            using var csv = new StringWriter();
+            run.WriteRecords(csv);
+            var lines = csv.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal("index,measured,path,due_ms,sent_ms,done_ms,latency_ms,server,status", lines[0].TrimEnd('\r'));
+            Assert.Equal(4, lines.Length - 1); // 0.2 s at 20/s, each refused: status -2, no server
+            Assert.All(lines.Skip(1), line => Assert.EndsWith(",,-2", line.TrimEnd('\r')));
+            Assert.StartsWith("1,1,http://127.0.0.1:1/home?id=", lines[2]);
+            Assert.InRange(written, before, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+            Assert.False(File.Exists(file + ".tmp"));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
 }

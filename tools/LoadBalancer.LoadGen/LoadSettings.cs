@@ -8,7 +8,7 @@ internal sealed record LoadSettings
     public const string Usage =
         "Usage: LoadBalancer.LoadGen --url URL [--rate 1000] [--duration 10] [--warmup 2] [--zipf-s 1.0] [--ids 10000] " +
         "[--seed 1] [--timeout 5] [--max-in-flight 20000] [--servers 3] [--balance-factor 1.25] [--label NAME] [--out FILE] " +
-        "[--reset URL,URL...] [--prewarm 16]";
+        "[--reset URL,URL...] [--prewarm 16] [--slow-ms 1000] [--started FILE] [--records FILE]";
 
     /// <summary>The target; requests go to <c>{Url}/home?id=…</c>.</summary>
     public required Uri Url { get; init; }
@@ -57,6 +57,18 @@ internal sealed record LoadSettings
 
     /// <summary>Requests sent at once, three times, before the clock starts (connections opened, code compiled); 0 none.</summary>
     public int Prewarm { get; init; } = 16;
+
+    /// <summary>A request whose latency is above this many milliseconds counts as delayed (<see cref="SlowCount"/> in the summary).</summary>
+    public double SlowMs { get; init; } = 1000;
+
+    /// <summary>
+    /// A file written when the clock starts (after the prewarm), holding that instant in Unix milliseconds, so a script
+    /// can act at a fixed offset into the schedule (bench/failover.sh injects its fault so); none when null.
+    /// </summary>
+    public string? StartedFile { get; init; }
+
+    /// <summary>A CSV file with one line per request (when it was due, sent and done, who answered, how); none when null.</summary>
+    public string? RecordsFile { get; init; }
 
     /// <summary>Parses <paramref name="args"/>; an error message when they are not valid.</summary>
     public static LoadSettings Parse(string[] args)
@@ -109,6 +121,9 @@ internal sealed record LoadSettings
             Servers = (int)Number("servers", 3, 1, 10_000),
             BalanceFactor = Number("balance-factor", 1.25, 1, 100),
             Prewarm = (int)Number("prewarm", 16, 0, 10_000),
+            SlowMs = Number("slow-ms", 1000, 0, 3_600_000),
+            StartedFile = Take("started"),
+            RecordsFile = Take("records"),
             Label = Take("label") ?? "target",
             Out = Take("out"),
             ResetUrls = (Take("reset") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)

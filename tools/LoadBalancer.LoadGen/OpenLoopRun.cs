@@ -30,6 +30,7 @@ internal sealed class OpenLoopRun
     private readonly double _ticksPerSecond = Stopwatch.Frequency;
     private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _start;
+    private long _startedUnixMs;
     private int _outstanding;
     private int _peakOutstanding;
 
@@ -69,6 +70,9 @@ internal sealed class OpenLoopRun
     /// <summary>The first request of the measured window.</summary>
     public int FirstMeasured => (int)Math.Ceiling(_settings.Warmup * _settings.Rate);
 
+    /// <summary>When the clock started (request 0 was due), in Unix milliseconds.</summary>
+    public long StartedUnixMs => _startedUnixMs;
+
     /// <summary>Most requests outstanding at once.</summary>
     public int PeakOutstanding => _peakOutstanding;
 
@@ -80,8 +84,10 @@ internal sealed class OpenLoopRun
         var scheduler = new Thread(() => Schedule(pending)) { IsBackground = true, Name = "open-loop scheduler", Priority = ThreadPriority.AboveNormal };
         scheduler.Start();
         var reset = ResetAtMeasureStartAsync();
+        var announce = AnnounceStartAsync();
         await Task.Run(scheduler.Join).ConfigureAwait(false);
         await reset.ConfigureAwait(false);
+        await announce.ConfigureAwait(false);
         await Task.WhenAll(pending).ConfigureAwait(false);
     }
 
@@ -106,6 +112,21 @@ internal sealed class OpenLoopRun
                 }
             })).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Writes <see cref="LoadSettings.StartedFile"/> once the clock runs, off the scheduler's thread.</summary>
+    private async Task AnnounceStartAsync()
+    {
+        if (_settings.StartedFile is null)
+        {
+            return;
+        }
+
+        await _started.Task.ConfigureAwait(false);
+        // Written under another name and moved, so a reader never sees a half-written file.
+        var temporary = _settings.StartedFile + ".tmp";
+        await File.WriteAllTextAsync(temporary, Volatile.Read(ref _startedUnixMs).ToString(System.Globalization.CultureInfo.InvariantCulture)).ConfigureAwait(false);
+        File.Move(temporary, _settings.StartedFile, overwrite: true);
     }
 
     private async Task ResetAtMeasureStartAsync()
@@ -138,6 +159,7 @@ internal sealed class OpenLoopRun
     private void Schedule(List<Task> pending)
     {
         _start = Stopwatch.GetTimestamp();
+        Volatile.Write(ref _startedUnixMs, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         _started.TrySetResult();
         for (var i = 0; i < _records.Length; i++)
         {
@@ -190,6 +212,24 @@ internal sealed class OpenLoopRun
         }
 
         _records[index] = new RequestRecord(due, sent, Stopwatch.GetTimestamp() - _start, server, status);
+    }
+
+    /// <summary>
+    /// Every request as CSV, in schedule order, times in milliseconds from the clock's start: what a diagnosis needs
+    /// to tell which requests a fault delayed, by how much, and who answered them in the end.
+    /// </summary>
+    public void WriteRecords(TextWriter writer)
+    {
+        var tick = TicksPerSecond / 1000.0;
+        var culture = System.Globalization.CultureInfo.InvariantCulture;
+        writer.WriteLine("index,measured,path,due_ms,sent_ms,done_ms,latency_ms,server,status");
+        for (var i = 0; i < _records.Length; i++)
+        {
+            var r = _records[i];
+            var server = r.Server >= 0 ? _serverNames[r.Server] : "";
+            writer.WriteLine(string.Create(culture,
+                $"{i},{(i >= FirstMeasured ? 1 : 0)},{_paths[i]},{r.Due / tick:F3},{r.Sent / tick:F3},{r.Done / tick:F3},{(r.Done - r.Due) / tick:F3},{server},{r.Status}"));
+        }
     }
 
     /// <summary>The server that answered: the proxy's header, else the server's own, else <c>/home</c>'s message.</summary>

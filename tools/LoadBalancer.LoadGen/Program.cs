@@ -22,7 +22,13 @@ ThreadPool.SetMinThreads(Math.Max(workers, 32), io);
 var keys = new ZipfKeys(settings.Ids, settings.ZipfS, settings.Seed);
 var run = new OpenLoopRun(settings, keys);
 await run.RunAsync();
-var summary = RunSummary.Of(settings, keys, run.Records, run.FirstMeasured, run.ServerNames, run.PeakOutstanding);
+var summary = RunSummary.Of(settings, keys, run.Records, run.FirstMeasured, run.ServerNames, run.PeakOutstanding, run.StartedUnixMs);
+if (settings.RecordsFile is not null)
+{
+    await using var records = File.CreateText(settings.RecordsFile);
+    run.WriteRecords(records);
+}
+
 var json = JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower });
 if (settings.Out is null)
 {
@@ -31,7 +37,7 @@ if (settings.Out is null)
 else
 {
     await File.WriteAllTextAsync(settings.Out, json);
-    Console.Error.WriteLine($"{settings.Label}: {summary.ThroughputRps:F0} req/s, p50 {summary.LatencyMs.P50} ms, p99 {summary.LatencyMs.P99} ms, p99.9 {summary.LatencyMs.P999} ms, errors {summary.Scheduled - summary.Ok}");
+    Console.Error.WriteLine($"{settings.Label}: {summary.ThroughputRps:F0} req/s, p50 {summary.LatencyMs.P50} ms, p99 {summary.LatencyMs.P99} ms, p99.9 {summary.LatencyMs.P999} ms, errors {summary.Scheduled - summary.Ok}, over {settings.SlowMs:F0} ms {summary.Slow.Count}");
 }
 
 return 0;

@@ -21,11 +21,13 @@ internal sealed record RunSummary(
     int PeakOutstanding,
     Dictionary<string, ServerSummary> Servers,
     BoundedLoadCheck BoundedLoad,
-    IReadOnlyList<SecondSummary> Seconds)
+    IReadOnlyList<SecondSummary> Seconds,
+    SlowCount Slow,
+    long StartedUnixMs)
 {
     /// <summary>Summarizes the measured window of a run: the records from <paramref name="firstMeasured"/> on.</summary>
     public static RunSummary Of(LoadSettings settings, ZipfKeys keys, IReadOnlyList<RequestRecord> records, int firstMeasured,
-        IReadOnlyList<string> serverNames, int peakOutstanding)
+        IReadOnlyList<string> serverNames, int peakOutstanding, long startedUnixMs = 0)
     {
         var tick = OpenLoopRun.TicksPerSecond / 1000.0;
         var errors = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -80,7 +82,40 @@ internal sealed record RunSummary(
             settings.Label, settings.Url.ToString(), settings.Rate, settings.Duration, settings.Warmup, settings.ZipfS, settings.Ids, settings.Seed,
             keys.ShareOf(0), records.Count - firstMeasured, ok.Count, errors, ok.Count / settings.Duration,
             Percentiles.Of(ok), Percentiles.Of(all), Percentiles.Of(lag), peakOutstanding, byServer, check,
-            SecondSummary.Of(records, firstMeasured, settings.Rate));
+            SecondSummary.Of(records, firstMeasured, settings.Rate, settings.SlowMs, serverNames),
+            SlowCount.Of(records, firstMeasured, settings.SlowMs), startedUnixMs);
+    }
+
+    /// <summary>A request's latency from its scheduled send to its end, whatever the outcome, in milliseconds.</summary>
+    internal static double LatencyOf(RequestRecord record) => (record.Done - record.Due) / (OpenLoopRun.TicksPerSecond / 1000.0);
+
+    /// <summary>Whether a request took longer than <paramref name="slowMs"/>; a request the generator never sent did not.</summary>
+    internal static bool IsSlow(RequestRecord record, double slowMs) =>
+        record.Status != RequestRecord.GeneratorLimit && LatencyOf(record) > slowMs;
+}
+
+/// <summary>
+/// The measured requests delayed over a threshold, from their scheduled send to their end, whatever the outcome: what a
+/// failover costs the clients whose requests did not fail (a timeout counts too, at the time it gave up).
+/// </summary>
+/// <param name="ThresholdMs">The threshold (<c>--slow-ms</c>).</param>
+/// <param name="Count">Requests over it.</param>
+/// <param name="Ok">Of those, the ones answered 200 in the end.</param>
+internal sealed record SlowCount(double ThresholdMs, int Count, int Ok)
+{
+    public static SlowCount Of(IReadOnlyList<RequestRecord> records, int firstMeasured, double slowMs)
+    {
+        int count = 0, ok = 0;
+        for (var i = firstMeasured; i < records.Count; i++)
+        {
+            if (RunSummary.IsSlow(records[i], slowMs))
+            {
+                count++;
+                ok += records[i].Status == 200 ? 1 : 0;
+            }
+        }
+
+        return new SlowCount(slowMs, count, ok);
     }
 }
 
@@ -184,9 +219,13 @@ internal sealed record BoundedLoadCheck(double C, int Servers, int Checked, int 
 /// <param name="Errors">Other outcomes.</param>
 /// <param name="P99Ms">The 99th percentile latency of the 200 answers.</param>
 /// <param name="MaxSendLagMs">The scheduler's worst lateness in this second.</param>
-internal sealed record SecondSummary(int Second, int Ok, int Errors, double P99Ms, double MaxSendLagMs)
+/// <param name="Slow">Requests (any outcome) that took longer than the slow threshold (<c>--slow-ms</c>).</param>
+/// <param name="MaxMs">The slowest request's latency, whatever its outcome.</param>
+/// <param name="Servers">The 200 answers each server gave (by name), so a share can be read before and after a fault.</param>
+internal sealed record SecondSummary(int Second, int Ok, int Errors, double P99Ms, double MaxSendLagMs, int Slow, double MaxMs, Dictionary<string, int> Servers)
 {
-    public static IReadOnlyList<SecondSummary> Of(IReadOnlyList<RequestRecord> records, int firstMeasured, double rate)
+    public static IReadOnlyList<SecondSummary> Of(IReadOnlyList<RequestRecord> records, int firstMeasured, double rate, double slowMs = double.MaxValue,
+        IReadOnlyList<string>? serverNames = null)
     {
         var tick = OpenLoopRun.TicksPerSecond / 1000.0;
         var perSecond = Math.Max(1, (int)Math.Round(rate));
@@ -196,7 +235,14 @@ internal sealed record SecondSummary(int Second, int Ok, int Errors, double P99M
             var slice = Enumerable.Range(from, Math.Min(perSecond, records.Count - from)).Select(i => records[i]).ToList();
             var ok = slice.Where(r => r.Status == 200).Select(r => (r.Done - r.Due) / tick).ToList();
             var lag = slice.Count == 0 ? 0 : slice.Max(r => (r.Sent - r.Due) / tick);
-            seconds.Add(new SecondSummary(seconds.Count, ok.Count, slice.Count - ok.Count, Percentiles.Of(ok).P99, Math.Round(lag, 3)));
+            var sent = slice.Where(r => r.Status != RequestRecord.GeneratorLimit).ToList();
+            var max = sent.Count == 0 ? 0 : sent.Max(RunSummary.LatencyOf);
+            seconds.Add(new SecondSummary(seconds.Count, ok.Count, slice.Count - ok.Count, Percentiles.Of(ok).P99, Math.Round(lag, 3),
+                sent.Count(r => RunSummary.IsSlow(r, slowMs)), Math.Round(max, 3),
+                slice.Where(r => r.Status == 200 && r.Server >= 0 && serverNames is not null)
+                    .GroupBy(r => serverNames![r.Server])
+                    .OrderBy(g => g.Key, StringComparer.Ordinal)
+                    .ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal)));
         }
 
         return seconds;
