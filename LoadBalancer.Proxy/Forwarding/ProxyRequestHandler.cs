@@ -409,7 +409,9 @@ public sealed partial class ProxyRequestHandler
         var send = race.Start(request.Hedging, message, cancellationToken);
         try
         {
-            if (send.IsCompleted || await race.SendWithinAsync(_hedgeDelay).ConfigureAwait(false))
+            // The hedge is decided before Polly's hedging starts: given no hedge to send, it would ask again at once, in
+            // a loop that never yields (a zero delay), and hold a thread until the first send ended.
+            if (send.IsCompleted || await race.SendWithinAsync(_hedgeDelay).ConfigureAwait(false) || !TryPrepareHedge(request))
             {
                 return await send.ConfigureAwait(false);
             }
@@ -449,35 +451,40 @@ public sealed partial class ProxyRequestHandler
     }
 
     /// <summary>
-    /// Polly asks for a hedge: the same request, to the key's next eligible server, if attempts are left and the retry
-    /// budget has room (a hedge adds load like a retry); null sends none.
+    /// The delay passed: prepares the hedge, the same request to the key's next eligible server, if attempts are left
+    /// and the retry budget has room (a hedge adds load like a retry); false sends none.
     /// </summary>
-    private Func<ValueTask<Outcome<HttpResponseMessage>>>? CreateHedge(HedgingActionGeneratorArguments<HttpResponseMessage> args)
+    private bool TryPrepareHedge(ForwardingRequest request)
     {
-        if (!args.PrimaryContext.Properties.TryGetValue(HedgingPipeline.RequestKey, out var request))
-        {
-            return null;
-        }
-
         // The same question as for a retry (something reaches the server; no second hedge of one attempt), then the budget.
         var index = request.HedgeServer is null ? request.ResendTarget(nothingSent: false) : -1;
         if (index < 0)
         {
-            return null;
+            return false;
         }
 
         var slow = request.Server!;
         if (!request.TryReserveRetry())
         {
             _telemetry.HedgeRefused(slow);
-            return null;
+            return false;
         }
 
         var server = request.Snapshot.Table.Servers[index];
-        var message = CopyFor(request.Race.Message!, slow, server);
-        request.BeginHedge(index, message);
+        request.BeginHedge(index, CopyFor(request.Race.Message!, slow, server));
         server.BeginRequest();
         LogHedging(_logger, slow.Name, server.Name);
+        return true;
+    }
+
+    /// <summary>Polly asks for the hedge <see cref="TryPrepareHedge"/> prepared: its send, on Polly's token.</summary>
+    private static Func<ValueTask<Outcome<HttpResponseMessage>>>? CreateHedge(HedgingActionGeneratorArguments<HttpResponseMessage> args)
+    {
+        if (!args.PrimaryContext.Properties.TryGetValue(HedgingPipeline.RequestKey, out var request) || request.HedgeMessage is not { } message)
+        {
+            return null;
+        }
+
         var hedging = request.Hedging;
         var cancellationToken = args.ActionContext.CancellationToken;
         return () => SendAsync(hedging, message, cancellationToken);

@@ -147,6 +147,31 @@ public sealed class HedgingTests
     }
 
     [Fact]
+    public async Task A_hedge_the_budget_refuses_is_refused_once_and_the_request_waits_for_its_own_send()
+    {
+        // One retry slot in all: the first slow request's hedge takes it (to a server that does not answer either).
+        await using var pair = await SlowPair.StartAsync(("Hedging:Delay", "00:00:01"), ("Retry:BudgetPercent", "1"), ("Retry:MinRetryConcurrency", "1"));
+        using var recorder = new TelemetryTestKit.Recorder(pair.Proxy.App.Services.GetRequiredService<IMeterFactory>());
+        var first = pair.Client.GetAsync($"/home?id={pair.Key}", pair.Patience);
+        await pair.Slow.Arrivals.Reader.ReadAsync(pair.Patience);
+        pair.Time.Advance(Delay);
+        await pair.Other.Arrivals.Reader.ReadAsync(pair.Patience);
+
+        // The second one's delay passes with the budget spent: no hedge. Polly's hedging, asked for a hedge it does not
+        // get, would ask again at once, a thread-pool thread spinning until the first send ended.
+        var second = pair.Client.GetAsync($"/home?id={pair.Key}", pair.Patience);
+        await pair.Slow.Arrivals.Reader.ReadAsync(pair.Patience);
+        pair.Time.Advance(Delay * 3);
+        await Task.Delay(300, pair.Patience);
+
+        var refused = recorder.Of("loadbalancer.hedges").Where(h => (string?)h.Tags["loadbalancer.hedge.outcome"] == "refused").Sum(h => h.Value);
+        Assert.Equal(1, refused);
+        Assert.False(pair.Other.Arrivals.Reader.TryPeek(out _));
+        Assert.False(first.IsCompleted);
+        Assert.False(second.IsCompleted);
+    }
+
+    [Fact]
     public async Task With_hedging_off_a_slow_get_waits_for_its_server()
     {
         await using var pair = await SlowPair.StartAsync(("Hedging:Enabled", "false"));
