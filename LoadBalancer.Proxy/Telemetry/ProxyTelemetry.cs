@@ -83,7 +83,13 @@ public sealed partial class ProxyTelemetry : IDisposable
     private readonly TelemetryOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<ProxyTelemetry> _logger;
+    private readonly Lock _remapGate = new();
     private RemapReport? _lastRemap;
+    // The change not yet measured (from the earliest table not measured against to the latest), and whether a worker
+    // is measuring: under _remapGate.
+    private TableSnapshot? _unmeasuredFrom;
+    private TableSnapshot? _unmeasuredTo;
+    private bool _measuring;
 
     /// <summary>Creates the source and instruments and starts following ring changes.</summary>
     public ProxyTelemetry(
@@ -125,7 +131,10 @@ public sealed partial class ProxyTelemetry : IDisposable
         _ring.Changed += OnRingChanged;
     }
 
-    /// <summary>The last membership change's remapped share, or null before the second membership.</summary>
+    /// <summary>
+    /// The last measured membership change's remapped share, or null before the second membership. Measured just after
+    /// the change, off its path: a burst of changes is measured as one, from its first table to its last.
+    /// </summary>
     public RemapReport? LastRemap => Volatile.Read(ref _lastRemap);
 
     /// <summary>Whether spans carry the raw key; callers skip reading it otherwise.</summary>
@@ -349,17 +358,52 @@ public sealed partial class ProxyTelemetry : IDisposable
             return;
         }
 
-        try
+        // Measured off the change's own path (an admin call holds the membership lock while it publishes): changes
+        // that come faster than they are measured are measured together, from the first one's table to the last.
+        lock (_remapGate)
         {
-            var share = KeySpaceSampler.RemappedShare(previous, current, _options.RemapSampleKeys);
-            Volatile.Write(ref _lastRemap, new RemapReport(previous.Version, current.Version, share, _time.GetUtcNow()));
-            _keysRemapped.Record(share);
-            LogKeysRemapped(_logger, previous.Version, current.Version, share * 100);
+            _unmeasuredFrom ??= previous;
+            _unmeasuredTo = current;
+            if (_measuring)
+            {
+                return;
+            }
+
+            _measuring = true;
         }
-        catch (Exception ex)
+
+        ThreadPool.UnsafeQueueUserWorkItem(static telemetry => telemetry.MeasureRemaps(), this, preferLocal: false);
+    }
+
+    private void MeasureRemaps()
+    {
+        while (true)
         {
-            // Telemetry must never break a membership change.
-            LogRemapFailed(_logger, ex);
+            TableSnapshot previous, current;
+            lock (_remapGate)
+            {
+                if (_unmeasuredTo is null)
+                {
+                    _measuring = false;
+                    return;
+                }
+
+                (previous, current) = (_unmeasuredFrom!, _unmeasuredTo);
+                (_unmeasuredFrom, _unmeasuredTo) = (null, null);
+            }
+
+            try
+            {
+                var share = KeySpaceSampler.RemappedShare(previous, current, _options.RemapSampleKeys);
+                Volatile.Write(ref _lastRemap, new RemapReport(previous.Version, current.Version, share, _time.GetUtcNow()));
+                _keysRemapped.Record(share);
+                LogKeysRemapped(_logger, previous.Version, current.Version, share * 100);
+            }
+            catch (Exception ex)
+            {
+                // Telemetry must never break a membership change.
+                LogRemapFailed(_logger, ex);
+            }
         }
     }
 

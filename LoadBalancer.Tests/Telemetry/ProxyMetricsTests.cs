@@ -114,7 +114,7 @@ public sealed class ProxyMetricsTests
     }
 
     [Fact]
-    public void Adding_a_fourth_server_remaps_about_a_quarter_of_the_keys_and_removing_it_moves_them_back()
+    public async Task Adding_a_fourth_server_remaps_about_a_quarter_of_the_keys_and_removing_it_moves_them_back()
     {
         var ring = new TableState();
         var (telemetry, meters, provider) = TelemetryTestKit.CreateTelemetry(ring);
@@ -127,17 +127,68 @@ public sealed class ProxyMetricsTests
         Assert.Null(telemetry.LastRemap);
 
         ring.Publish(TelemetryTestKit.Snapshot(2, servers));
-        var added = telemetry.LastRemap!;
+        var added = await MeasuredAsync(telemetry, 2);
         Assert.Equal((1, 2), (added.From, added.To));
         // Consistent hashing moves only the new server's share (1/4 ± the ring's imbalance at 160 points), never most keys.
         Assert.InRange(added.Share, 0.15, 0.35);
 
         ring.Publish(TelemetryTestKit.Snapshot(3, servers[..3]));
         // The same keys move back: the share is the same figure.
-        Assert.Equal(added.Share, telemetry.LastRemap!.Share, precision: 10);
+        Assert.Equal(added.Share, (await MeasuredAsync(telemetry, 3)).Share, precision: 10);
 
         var gauge = recorder.Of("loadbalancer.ring.keys_remapped");
         Assert.Equal([added.Share, added.Share], gauge.Select(g => g.Value));
         Assert.Equal(3, recorder.Of("loadbalancer.ring.changes").Sum(c => c.Value));
+    }
+
+    [Fact]
+    public async Task The_remap_is_measured_off_the_change_and_a_burst_is_measured_as_one()
+    {
+        var ring = new TableState();
+        var (telemetry, meters, provider) = TelemetryTestKit.CreateTelemetry(ring);
+        using var _ = provider;
+        using var __ = telemetry;
+        var servers = Enumerable.Range(1, 4).Select(i => TelemetryTestKit.Server($"server{i}", 1000 + i)).ToArray();
+        var first = TelemetryTestKit.Snapshot(1, servers[..3]);
+        using var gate = new ManualResetEventSlim();
+        ring.Publish(new TableSnapshot(new GatedTable(first.Table, gate), first.Hash, 1));
+
+        // Measuring reads the old table, which holds every lookup until the gate opens: a change that measured its
+        // remap itself would not return (an admin call holding the membership lock, in the proxy).
+        var changes = Task.Run(() =>
+        {
+            ring.Publish(TelemetryTestKit.Snapshot(2, servers));
+            ring.Publish(TelemetryTestKit.Snapshot(3, servers[..3]));
+        });
+        var returned = await Task.WhenAny(changes, Task.Delay(TimeSpan.FromSeconds(10))) == changes;
+        gate.Set();
+        Assert.True(returned, "publishing a table waited for its remap to be measured");
+
+        // v1 → v2 was being measured when v3 came; v2 → v3 follows. Had v3 come first, v1 → v3 would move nothing.
+        var report = await MeasuredAsync(telemetry, 3);
+        Assert.True(report.From is 1 or 2, $"measured from v{report.From}");
+        Assert.True(report.From == 2 || report.Share == 0, $"v1 → v3 moved {report.Share}");
+    }
+
+    /// <summary>A table whose lookups wait for a gate, so a test can hold whoever measures with it.</summary>
+    private sealed class GatedTable(BalancingTable inner, ManualResetEventSlim gate) : BalancingTable(inner.Servers)
+    {
+        public override int Pick(ulong keyHash, ReadOnlySpan<int> exclude)
+        {
+            gate.Wait(TimeSpan.FromSeconds(30));
+            return inner.Pick(keyHash, exclude);
+        }
+    }
+
+    /// <summary>Waits (bounded) until the remap of the change to <paramref name="version"/> has been measured.</summary>
+    private static async Task<LoadBalancer.Proxy.Telemetry.RemapReport> MeasuredAsync(ProxyTelemetry telemetry, long version)
+    {
+        using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (telemetry.LastRemap is not { } report || report.To < version)
+        {
+            await Task.Delay(10, bound.Token);
+        }
+
+        return telemetry.LastRemap!;
     }
 }
