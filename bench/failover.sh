@@ -85,17 +85,7 @@ sleep_until_ms() { # unix ms
 }
 
 # --- tools --------------------------------------------------------------------------------------------------------
-missing=()
-command -v nginx >/dev/null || missing+=(nginx)
-command -v haproxy >/dev/null || missing+=(haproxy)
-command -v curl >/dev/null || missing+=(curl)
-# The report needs matplotlib: the first python3 on PATH that has it, else Debian's own with python3-matplotlib.
-PYTHON=""
-for candidate in python3 /usr/bin/python3; do
-  if command -v "$candidate" >/dev/null && "$candidate" -c 'import matplotlib' 2>/dev/null; then PYTHON=$candidate; break; fi
-done
-[[ -n "$PYTHON" ]] || { missing+=(python3-matplotlib); PYTHON=/usr/bin/python3; }
-install_missing "${missing[@]}"
+need_tools --matplotlib nginx haproxy curl   # sets PYTHON for the report
 
 # --- build --------------------------------------------------------------------------------------------------------
 build_release LoadBalancer.Server LoadBalancer.Proxy tools/LoadBalancer.LoadGen

@@ -31,6 +31,23 @@ install_missing() { # package...
   DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq "$@" >/dev/null
 }
 
+# Installs what is missing of the commands named (each is its own Debian package) and, with --matplotlib first, sets
+# PYTHON to a python3 that can draw a report's charts: the first on PATH that has matplotlib, else Debian's own with
+# python3-matplotlib.
+need_tools() { # [--matplotlib] command...
+  local missing=() charts=0 candidate
+  if [[ "${1:-}" == --matplotlib ]]; then charts=1; shift; fi
+  for candidate in "$@"; do command -v "$candidate" >/dev/null || missing+=("$candidate"); done
+  if ((charts)); then
+    PYTHON=""
+    for candidate in python3 /usr/bin/python3; do
+      if command -v "$candidate" >/dev/null && "$candidate" -c 'import matplotlib' 2>/dev/null; then PYTHON=$candidate; break; fi
+    done
+    [[ -n "$PYTHON" ]] || { missing+=(python3-matplotlib); PYTHON=/usr/bin/python3; }
+  fi
+  install_missing "${missing[@]}"
+}
+
 # Builds each project (a path under ROOT) in Release into WORK/bin/<its folder name>.
 build_release() { # project...
   log "building Release"

@@ -41,18 +41,7 @@ PIDS=()
 source "$BENCH/lib.sh"
 
 # --- tools --------------------------------------------------------------------------------------------------------
-missing=()
-command -v wrk >/dev/null || missing+=(wrk)
-command -v nginx >/dev/null || missing+=(nginx)
-command -v haproxy >/dev/null || missing+=(haproxy)
-command -v curl >/dev/null || missing+=(curl)
-# The report needs matplotlib: the first python3 on PATH that has it, else Debian's own with python3-matplotlib.
-PYTHON=""
-for candidate in python3 /usr/bin/python3; do
-  if command -v "$candidate" >/dev/null && "$candidate" -c 'import matplotlib' 2>/dev/null; then PYTHON=$candidate; break; fi
-done
-[[ -n "$PYTHON" ]] || { missing+=(python3-matplotlib); PYTHON=/usr/bin/python3; }
-install_missing "${missing[@]}"
+need_tools --matplotlib wrk nginx haproxy curl   # sets PYTHON for the report
 
 # 1024 client connections are 1024 descriptors in wrk and in each balancer, plus one or more per server connection
 # behind it: raise the soft limit to the hard one, and stop if even that is too low.

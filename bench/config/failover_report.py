@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Turns bench/failover.sh's per-run JSON (tools/LoadBalancer.LoadGen, and the fault's own times) into
 bench/results/failover.md and its PNG charts (matplotlib)."""
-import argparse, datetime, json, os, platform, socket, statistics
+import argparse, json, os, statistics
+
+from report_header import header
 
 LABELS = {
     "ours": "ours (defaults: retries, hedging, breakers, active health)",
@@ -79,20 +81,8 @@ def summary(f, t):
 
 S = {(f, t): summary(f, t) for f in args.faults for t in args.targets}
 
-out = []
-out.append("# Scenario: failover side by side\n")
-out.append("Written by `bench/failover.sh`; do not edit by hand. How it works: [docs/benchmarks.md](../../docs/benchmarks.md#failover-side-by-side).\n")
-if args.note:
-    out.append(f"> {args.note}\n")
-cpu = "unknown"
-try:
-    cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
-except (OSError, StopIteration):
-    pass
+out = header("Scenario: failover side by side", "bench/failover.sh", "failover-side-by-side", args.note, args.load)
 rate = float(setup.get("rate", 0))
-out.append("| | |\n|---|---|")
-out.append(f"| date | {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC |")
-out.append(f"| machine | `{socket.gethostname()}`, {cpu}, `nproc` {os.cpu_count()}, {platform.platform()}; shared: other builds and tests ran at the same time (load average {' → '.join(args.load)} before → after the rounds) |")
 out.append(f"| versions | {'; '.join(v.strip() for v in args.versions)} |")
 service = setup.get("service_time", "0")
 out.append(f"| servers | three plain LoadBalancer.Server (Release) on 127.0.0.1, no capacity limit; each `/home` answer held `Capacity:ServiceTime={service}`, "

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Turns bench/hotkeys.sh's per-run JSON (tools/LoadBalancer.LoadGen) and server counters into
 bench/results/hotkeys.md and its PNG charts (matplotlib)."""
-import argparse, datetime, glob, json, math, os, platform, socket, statistics
+import argparse, json, math, os, statistics
+
+from report_header import header
 
 LABELS = {
     "ours-ring": "ours, `Balancing:Algorithm=Ring`",
@@ -78,19 +80,7 @@ def summary(t):
 S = {t: summary(t) for t in args.targets}
 first = runs[args.targets[0]][0]
 
-out = []
-out.append("# Scenario: hot keys on servers with bounded capacity\n")
-out.append("Written by `bench/hotkeys.sh`; do not edit by hand. How it works: [docs/benchmarks.md](../../docs/benchmarks.md#hot-keys-skewed-ids-on-servers-with-bounded-capacity).\n")
-if args.note:
-    out.append(f"> {args.note}\n")
-cpu = "unknown"
-try:
-    cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
-except (OSError, StopIteration):
-    pass
-out.append("| | |\n|---|---|")
-out.append(f"| date | {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC |")
-out.append(f"| machine | `{socket.gethostname()}`, {cpu}, `nproc` {os.cpu_count()}, {platform.platform()}; shared: other builds and tests ran at the same time (load average {' → '.join(args.load)} before → after the rounds) |")
+out = header("Scenario: hot keys on servers with bounded capacity", "bench/hotkeys.sh", "hot-keys-skewed-ids-on-servers-with-bounded-capacity", args.note, args.load)
 out.append(f"| versions | {'; '.join(v.strip() for v in args.versions)} |")
 out.append(f"| servers | three LoadBalancer.Server (Release) on 127.0.0.1, each `Capacity:ServiceTime={setup.get('service_time')}`, "
            f"`Capacity:ConcurrencyLimit={limit}`, `Capacity:QueueLimit={queue}` (503 beyond): nominally {limit} / service time each |")
