@@ -26,11 +26,7 @@ PIDS=()
 source "$BENCH/lib.sh"
 
 # --- tools --------------------------------------------------------------------------------------------------------
-missing=()
-command -v wrk >/dev/null || missing+=(wrk)
-command -v nginx >/dev/null || missing+=(nginx)
-command -v haproxy >/dev/null || missing+=(haproxy)
-install_missing "${missing[@]}"
+need_tools wrk nginx haproxy
 command -v python3 >/dev/null || { echo "python3 is needed to pick free ports" >&2; exit 1; }
 
 # --- build --------------------------------------------------------------------------------------------------------
@@ -143,8 +139,9 @@ fi
 # used for the goals.
 if [[ "${OURS_VARIANTS:-0}" == 1 ]]; then
   start_ours ours-nohedge "$H1" "$H2" "$H3" Forwarding__ServerProtocol=Http2 "${APPHOST_TELEMETRY[@]}" Hedging__Enabled=false
+  # The proxy's own sampler setting: it sets the tracer's sampler itself, so OTEL_TRACES_SAMPLER does not reach it.
   start_ours ours-sampled "$H1" "$H2" "$H3" Forwarding__ServerProtocol=Http2 "${APPHOST_TELEMETRY[@]}" \
-    OTEL_TRACES_SAMPLER=parentbased_traceidratio OTEL_TRACES_SAMPLER_ARG=0.1
+    Telemetry__TraceSampleRatio=0.1
   start_ours ours-wksgc "$H1" "$H2" "$H3" Forwarding__ServerProtocol=Http2 "${APPHOST_TELEMETRY[@]}" DOTNET_gcServer=0
   start_ours ours-nodatas "$H1" "$H2" "$H3" Forwarding__ServerProtocol=Http2 "${APPHOST_TELEMETRY[@]}" DOTNET_GCDynamicAdaptationMode=0
   start_ours ours-noinline "$H1" "$H2" "$H3" Forwarding__ServerProtocol=Http2 "${APPHOST_TELEMETRY[@]}" \
@@ -209,15 +206,15 @@ measure() { # target, seconds -> BENCH line with CPU time per request: the targe
     "steal_pct=$(( (steal_after - steal_before) * 100 / ((busy_after - busy_before) + (idle_after - idle_before) + (steal_after - steal_before) + 1) ))"
 }
 
-settle_collector() { # waits (up to 15 s) until the dashboard has worked off what the last target exported
+settle_collector() { # waits (up to 5 s) until the dashboard has worked off what the last target exported
   local before after _
-  for _ in $(seq 1 30); do
+  for _ in $(seq 1 10); do
     before=$(cpu_ticks "${PID[dashboard]}")
     sleep 0.5
     after=$(cpu_ticks "${PID[dashboard]}")
     (( after - before <= 2 )) && return 0
   done
-  return 0 # it still works off the others' metrics: measure anyway
+  return 0 # every proxy's metrics keep it a little busy: measure anyway
 }
 
 for t in "${TARGETS[@]}"; do
