@@ -53,8 +53,7 @@ public static class ServerEndpoints
 
         // The id never changes, so /home's body is serialized once rather than per request.
         var id = options.Id;
-        var home = JsonSerializer.SerializeToUtf8Bytes(
-            new ServerReply($"Hello from Server: {id}", "successful"), ServerJsonContext.Relaxed.ServerReply);
+        var home = HomeBody(id);
 
         // The bench-only many listeners map /home and /heartbeat per listener, and the bench-only capacity model its own
         // /home (both off by default, and never both); otherwise /home answers at once.
@@ -62,12 +61,7 @@ public static class ServerEndpoints
         {
             if (!app.MapCapacity(id, home))
             {
-                app.MapGet("/home", (HttpContext context) =>
-                {
-                    context.Response.ContentType = "application/json";
-                    context.Response.ContentLength = home.Length;
-                    return context.Response.Body.WriteAsync(home).AsTask();
-                });
+                app.MapGet("/home", (HttpContext context) => WriteHomeAsync(context.Response, home));
             }
 
             app.MapGet("/heartbeat", () => Results.Ok());
@@ -80,6 +74,18 @@ public static class ServerEndpoints
             statusCode: StatusCodes.Status400BadRequest));
 
         return app;
+    }
+
+    /// <summary>/home's answer for server <paramref name="id"/>, serialized once: the id never changes.</summary>
+    internal static byte[] HomeBody(string id) => JsonSerializer.SerializeToUtf8Bytes(
+        new ServerReply($"Hello from Server: {id}", "successful"), ServerJsonContext.Relaxed.ServerReply);
+
+    /// <summary>Writes a /home answer (or the capacity model's refusal), serialized once.</summary>
+    internal static Task WriteHomeAsync(HttpResponse response, byte[] body)
+    {
+        response.ContentType = "application/json";
+        response.ContentLength = body.Length;
+        return response.Body.WriteAsync(body).AsTask();
     }
 
     // Kestrel binds what ASPNETCORE_URLS or HTTP_PORTS name; an H2cPort among none of them leaves no port speaking h2c,

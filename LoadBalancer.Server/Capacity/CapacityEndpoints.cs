@@ -46,9 +46,7 @@ internal static class CapacityEndpoints
             using var admission = await gate.EnterAsync(context.RequestAborted).ConfigureAwait(false);
             var body = admission.Admitted ? home : refused;
             context.Response.StatusCode = admission.Admitted ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
-            context.Response.ContentType = "application/json";
-            context.Response.ContentLength = body.Length;
-            await context.Response.Body.WriteAsync(body, context.RequestAborted).ConfigureAwait(false);
+            await ServerEndpoints.WriteHomeAsync(context.Response, body).ConfigureAwait(false);
         });
 
         app.MapGet("/capacity", () => Results.Json(gate.Read(), CapacityJsonContext.Default.CapacityStats));

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text.Json;
 using LoadBalancer.Server.Capacity;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -48,7 +47,7 @@ internal static class ListenerEndpoints
         {
             var id = ListenersOptions.IdOf(i);
             ids[i] = id;
-            homes[i] = JsonSerializer.SerializeToUtf8Bytes(new ServerReply($"Hello from Server: {id}", "successful"), ServerJsonContext.Relaxed.ServerReply);
+            homes[i] = ServerEndpoints.HomeBody(id);
         }
 
         // Only the listeners are bound, so every connection's local port is one of theirs.
@@ -58,9 +57,7 @@ internal static class ListenerEndpoints
         {
             var index = IndexOf(context);
             context.Response.Headers[CapacityEndpoints.ServerIdHeader] = ids[index];
-            context.Response.ContentType = "application/json";
-            context.Response.ContentLength = homes[index].Length;
-            return context.Response.Body.WriteAsync(homes[index]).AsTask();
+            return ServerEndpoints.WriteHomeAsync(context.Response, homes[index]);
         });
         app.MapGet("/heartbeat", (HttpContext context) =>
         {
