@@ -17,7 +17,7 @@ public sealed class HealthOptions
     [RegularExpression("^/.*", ErrorMessage = "Health:Path must start with '/'.")]
     public string Path { get; set; } = "/heartbeat";
 
-    /// <summary>Time between two probe rounds.</summary>
+    /// <summary>Time from the start of one probe round to the start of the next, however long a round takes.</summary>
     [Range(typeof(TimeSpan), "00:00:00.050", "00:10:00")]
     public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(1);
 

@@ -67,10 +67,17 @@ public sealed partial class ServerProbes : BackgroundService
 
         while (!stoppingToken.IsCancellationRequested)
         {
+            // Rounds start on a fixed cadence: a round waits for its slowest probe (a hung server takes the whole
+            // timeout), and waiting the full interval after that would leave a hung server in for longer.
+            var startedAt = _time.GetTimestamp();
             await ProbeAllAsync(stoppingToken).ConfigureAwait(false);
+            var wait = NextDelay() - _time.GetElapsedTime(startedAt);
             try
             {
-                await Task.Delay(NextDelay(), _time, stoppingToken).ConfigureAwait(false);
+                if (wait > TimeSpan.Zero)
+                {
+                    await Task.Delay(wait, _time, stoppingToken).ConfigureAwait(false);
+                }
             }
             catch (OperationCanceledException)
             {
@@ -79,7 +86,7 @@ public sealed partial class ServerProbes : BackgroundService
         }
     }
 
-    /// <summary>The wait before the next probe round: the interval, spread by <see cref="HealthOptions.Jitter"/>.</summary>
+    /// <summary>The time from one probe round's start to the next's: the interval, spread by <see cref="HealthOptions.Jitter"/>.</summary>
     internal TimeSpan NextDelay() =>
         _options.Jitter == 0 ? _options.Interval : _options.Interval * (1 + (_options.Jitter * ((2 * _random.NextDouble()) - 1)));
 

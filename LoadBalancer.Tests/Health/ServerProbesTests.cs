@@ -106,6 +106,45 @@ public sealed class ServerProbesTests
     }
 
     [Fact]
+    public async Task Probe_rounds_start_on_a_fixed_cadence_however_long_the_slowest_probe_took()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var probes = 0;
+        await using var slow = await TestHost.StartBackendAsync(context =>
+        {
+            if (context.Request.Path == "/heartbeat" && Interlocked.Increment(ref probes) == 1)
+            {
+                // The first round's probe takes 400 ms of the proxy's clock.
+                time.Advance(TimeSpan.FromMilliseconds(400));
+            }
+
+            return Task.CompletedTask;
+        });
+        await using var proxy = await TestHost.StartProxyAsync(
+            new Dictionary<string, Uri> { ["slow"] = slow.Address },
+            services: services => services.AddSingleton<TimeProvider>(time));
+
+        await WaitUntilAsync(() => Volatile.Read(ref probes) == 1);
+        // Let the loop reach its wait, then move the clock to one interval after the first round began.
+        await Task.Delay(300);
+        time.Advance(TimeSpan.FromMilliseconds(600));
+
+        // A loop that waited the whole interval after the round would not probe again before 1.4 s.
+        await WaitUntilAsync(() => Volatile.Read(ref probes) >= 2);
+        Assert.Equal(2, Volatile.Read(ref probes));
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        for (var i = 0; i < 100 && !condition(); i++)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.True(condition(), "the condition did not hold within 5 s");
+    }
+
+    [Fact]
     public async Task With_every_server_probed_out_requests_get_503_at_once_and_health_is_unhealthy()
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
