@@ -17,6 +17,9 @@ public sealed class BackendServer
     // ending and the server leaving or rejoining routing are ordered against each other: that keeps Tally exact.
     private long _state;
     private long _served;
+    private int _outpacedInARow;
+    private readonly Lock _routingGate = new();
+    private CancellationTokenSource _inRouting = new();
 
     /// <summary>
     /// Creates a server named <paramref name="name"/> at <paramref name="address"/>; servers that share a
@@ -65,6 +68,18 @@ public sealed class BackendServer
     /// <summary>Requests this server has answered since it was first seen.</summary>
     public long Served => Interlocked.Read(ref _served);
 
+    /// <summary>
+    /// Cancelled when the server leaves routing, and a fresh token once it is back: a request waiting on it need not
+    /// wait out its hedging delay (see <c>HedgeRace</c>).
+    /// </summary>
+    public CancellationToken LeftRouting => Volatile.Read(ref _inRouting).Token;
+
+    /// <summary>Counts an attempt of this server's that its hedge outpaced; returns how many in a row, with no answer between.</summary>
+    public int Outpaced() => Interlocked.Increment(ref _outpacedInARow);
+
+    /// <summary>Starts the count of <see cref="Outpaced"/> attempts afresh (the server is given another chance).</summary>
+    public void ForgetOutpaced() => Volatile.Write(ref _outpacedInARow, 0);
+
     /// <summary>Sets or clears one reason for holding the server out; returns true when availability changed.</summary>
     public bool SetUnavailable(UnavailableReasons reason, bool unavailable)
     {
@@ -80,7 +95,32 @@ public sealed class BackendServer
             tally.AvailabilityChanged();
         }
 
+        if (changed)
+        {
+            SignalRouting();
+        }
+
         return changed;
+    }
+
+    // Rare (a leave or a rejoin), so a lock; the state is read again under it, so two changes racing each other still
+    // leave the token as the latest availability says.
+    private void SignalRouting()
+    {
+        lock (_routingGate)
+        {
+            var current = _inRouting;
+            if (!IsAvailable)
+            {
+                // Its callbacks only settle waiting hedge races (their continuations run elsewhere).
+                current.Cancel();
+            }
+            else if (current.IsCancellationRequested)
+            {
+                // The cancelled source is left to the collector: requests still registered on it dispose their registrations later.
+                Volatile.Write(ref _inRouting, new CancellationTokenSource());
+            }
+        }
     }
 
     /// <summary>Counts a request sent to this server; pair with <see cref="EndRequest"/>.</summary>
@@ -106,6 +146,11 @@ public sealed class BackendServer
         if (served)
         {
             Interlocked.Increment(ref _served);
+            // Read first: the common case (nothing outpaced) writes nothing to a line every request shares.
+            if (Volatile.Read(ref _outpacedInARow) != 0)
+            {
+                Volatile.Write(ref _outpacedInARow, 0);
+            }
         }
     }
 

@@ -12,4 +12,10 @@ public enum UnavailableReasons
 
     /// <summary>Its circuit breaker is open.</summary>
     CircuitBreaker = 2,
+
+    /// <summary>
+    /// Hedges outpaced it several times in a row (<c>CircuitBreaker:OutpacedToOpen</c>): it sent no response headers
+    /// within the hedging delay and answered nothing in between, as a hung server does.
+    /// </summary>
+    Outpaced = 4,
 }

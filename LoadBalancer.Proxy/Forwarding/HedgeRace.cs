@@ -5,8 +5,8 @@ namespace LoadBalancer.Proxy.Forwarding;
 
 /// <summary>
 /// The first send of a hedgeable attempt against the hedging delay: whichever comes first. Most sends answer well
-/// within the delay, so this is all they pay for hedging: a timer that is armed and disarmed, a cancellation
-/// registration, no allocation. Only a send still waiting when the delay passes enters Polly's hedging
+/// within the delay, so this is all they pay for hedging: a timer that is armed and disarmed, two cancellation
+/// registrations, no allocation. Only a send still waiting when the delay passes enters Polly's hedging
 /// (<see cref="ProxyRequestHandler.SendHedgedAsync"/>). One per pooled <see cref="ForwardingRequest"/>.
 /// </summary>
 internal sealed class HedgeRace : IValueTaskSource<bool>
@@ -17,6 +17,7 @@ internal sealed class HedgeRace : IValueTaskSource<bool>
     private ManualResetValueTaskSourceCore<bool> _winner = new() { RunContinuationsAsynchronously = true };
     private CancellationTokenSource _send = new();
     private CancellationTokenRegistration _link;
+    private CancellationTokenRegistration _left;
     private int _settled;
     private long _armedAt;
     private TimeSpan _delay;
@@ -60,14 +61,19 @@ internal sealed class HedgeRace : IValueTaskSource<bool>
         return Send;
     }
 
-    /// <summary>Completes with true when the send completes within <paramref name="delay"/>, false when the delay passes first.</summary>
-    public ValueTask<bool> SendWithinAsync(TimeSpan delay)
+    /// <summary>
+    /// Completes with true when the send completes within <paramref name="delay"/>, false when the delay passes first
+    /// or the send's server leaves routing (<paramref name="leftRouting"/>): its requests are hedged at once then.
+    /// </summary>
+    public ValueTask<bool> SendWithinAsync(TimeSpan delay, CancellationToken leftRouting)
     {
         _winner.Reset();
         _settled = 0;
         _delay = delay;
         _armedAt = _time.GetTimestamp();
         _timer.Change(delay, Timeout.InfiniteTimeSpan);
+        // Disposed in End, so unlike the timer's tick it never reaches a later race of the pooled request.
+        _left = leftRouting.UnsafeRegister(static state => ((HedgeRace)state!).Settle(sendFirst: false), this);
         Send!.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_sendCompleted);
         return new ValueTask<bool>(this, _winner.Version);
     }
@@ -79,6 +85,8 @@ internal sealed class HedgeRace : IValueTaskSource<bool>
     public void End()
     {
         _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _left.Dispose();
+        _left = default;
         _link.Dispose();
         _link = default;
         Message = null;

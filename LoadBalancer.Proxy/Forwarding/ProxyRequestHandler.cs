@@ -291,6 +291,26 @@ public sealed partial class ProxyRequestHandler
         return Conclude(request, kind, 0, exception);
     }
 
+    /// <summary>
+    /// True when the server's end of the connection went (reset, or closed) before any byte of its response: what a
+    /// server's death looks like, rather than its overload.
+    /// </summary>
+    internal static bool IsConnectionLost(Exception? exception)
+    {
+        for (var current = exception; current is not null; current = current.InnerException)
+        {
+            switch (current)
+            {
+                case HttpRequestException { HttpRequestError: HttpRequestError.ResponseEnded }:
+                case HttpIOException { HttpRequestError: HttpRequestError.ResponseEnded }:
+                case System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.ConnectionReset or System.Net.Sockets.SocketError.ConnectionAborted }:
+                    return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>True when the connection could not be opened, so no byte of the request reached the server.</summary>
     internal static bool IsConnectionFailure(Exception? exception)
     {
@@ -355,6 +375,9 @@ public sealed partial class ProxyRequestHandler
         {
             // Nothing reached the server: any method may go elsewhere, and the retry adds no load.
             AttemptKind.ConnectionFailed or AttemptKind.BreakerOpen => DecideRetry(request, nothingSent: true),
+            // The server dropped the connection before answering (it died, as a rule): the retry moves the dead
+            // server's request rather than adding to a slow one's, so the budget, there for overload, does not apply.
+            AttemptKind.TransportFailed when IsConnectionLost(exception) => DecideRetry(request, nothingSent: false, budgeted: false),
             AttemptKind.Timeout or AttemptKind.TransportFailed => DecideRetry(request, nothingSent: false),
             // Held back by the transformer, which decided already.
             AttemptKind.ServerError => request.HeldBack,
@@ -363,17 +386,18 @@ public sealed partial class ProxyRequestHandler
 
     /// <summary>
     /// Whether a failed attempt is retried: the one retry decision. First the pure question
-    /// (<see cref="ForwardingRequest.ResendTarget"/>); then, for a retry that adds load (something reached the server),
-    /// the explicit reservation of a slot in the retry budget, whose refusal is recorded for the log and the metric.
+    /// (<see cref="ForwardingRequest.ResendTarget"/>); then, for a retry that adds load (something reached the server,
+    /// and it did not drop the connection unanswered), the explicit reservation of a slot in the retry budget, whose
+    /// refusal is recorded for the log and the metric.
     /// </summary>
-    internal static bool DecideRetry(ForwardingRequest request, bool nothingSent)
+    internal static bool DecideRetry(ForwardingRequest request, bool nothingSent, bool budgeted = true)
     {
         if (request.ResendTarget(nothingSent) < 0)
         {
             return false;
         }
 
-        if (nothingSent || request.TryReserveRetry())
+        if (nothingSent || !budgeted || request.TryReserveRetry())
         {
             return true;
         }
@@ -411,7 +435,9 @@ public sealed partial class ProxyRequestHandler
         {
             // The hedge is decided before Polly's hedging starts: given no hedge to send, it would ask again at once, in
             // a loop that never yields (a zero delay), and hold a thread until the first send ended.
-            if (send.IsCompleted || await race.SendWithinAsync(_hedgeDelay).ConfigureAwait(false) || !TryPrepareHedge(request))
+            if (send.IsCompleted
+                || await race.SendWithinAsync(_hedgeDelay, request.Server!.LeftRouting).ConfigureAwait(false)
+                || !TryPrepareHedge(request))
             {
                 return await send.ConfigureAwait(false);
             }
@@ -451,8 +477,8 @@ public sealed partial class ProxyRequestHandler
     }
 
     /// <summary>
-    /// The delay passed: prepares the hedge, the same request to the key's next eligible server, if attempts are left
-    /// and the retry budget has room (a hedge adds load like a retry); false sends none.
+    /// The delay passed, or the server left routing: prepares the hedge, the same request to the key's next eligible
+    /// server, if attempts are left and the retry budget has room (a hedge adds load like a retry); false sends none.
     /// </summary>
     private bool TryPrepareHedge(ForwardingRequest request)
     {
@@ -463,8 +489,10 @@ public sealed partial class ProxyRequestHandler
             return false;
         }
 
+        // A server out of routing gets no new requests, so hedging its requests moves its share of the load rather than
+        // adding to it: a failover, outside the budget (which would otherwise leave most of them waiting on a hung server).
         var slow = request.Server!;
-        if (!request.TryReserveRetry())
+        if (slow.IsAvailable && !request.TryReserveRetry())
         {
             _telemetry.HedgeRefused(slow);
             return false;
@@ -503,6 +531,7 @@ public sealed partial class ProxyRequestHandler
         if (won)
         {
             slow.EndRequest(served: false);
+            _breakers.Outpaced(slow);
             request.HedgeAnsweredFirst();
             request.HttpContext.Response.Headers[ServerNameHeader] = hedge.Name;
         }

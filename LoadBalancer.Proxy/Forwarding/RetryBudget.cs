@@ -6,7 +6,9 @@ namespace LoadBalancer.Proxy.Forwarding;
 /// Caps how many requests may be retrying at once (<see cref="RetryOptions.BudgetPercent"/> of those in flight, at least
 /// <see cref="RetryOptions.MinRetryConcurrency"/>), as Envoy's retry budget does: when the servers are slow or failing
 /// across the board, retries would only multiply their load, so past the budget a failure goes to the client instead.
-/// A retry of an attempt that reached no server (connection refused, breaker open) adds no load and is not counted.
+/// A retry of an attempt that reached no server (connection refused, breaker open) adds no load and is not counted;
+/// nor is one that moves a dead or hung server's request (a connection dropped unanswered, the hedge of a request whose
+/// server left routing).
 /// </summary>
 /// <remarks>Two interlocked counters; a request holds at most one slot, from its first counted retry to its end.</remarks>
 public sealed class RetryBudget

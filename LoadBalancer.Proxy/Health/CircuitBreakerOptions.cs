@@ -27,4 +27,12 @@ public sealed class CircuitBreakerOptions
     /// <summary>How long an open breaker keeps its server out before one trial request may test it.</summary>
     [Range(typeof(TimeSpan), "00:00:00.500", "01:00:00")]
     public TimeSpan BreakDuration { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>
+    /// Attempts in a row that their hedge outpaced (no response headers within <c>Hedging:Delay</c>, and the hedge
+    /// answered first), with no answer from the server between, after which the server leaves routing at once for
+    /// <see cref="BreakDuration"/>: a hung server fails nothing for <see cref="FailureRatio"/> to count. 0 never.
+    /// </summary>
+    [Range(0, 1000)]
+    public int OutpacedToOpen { get; set; } = 2;
 }

@@ -16,7 +16,12 @@ public sealed partial class ServerAvailability(HealthMetrics metrics, ILogger<Se
             return;
         }
 
-        var source = reason == UnavailableReasons.HealthProbe ? "health_probe" : "circuit_breaker";
+        var source = reason switch
+        {
+            UnavailableReasons.HealthProbe => "health_probe",
+            UnavailableReasons.Outpaced => "outpaced",
+            _ => "circuit_breaker",
+        };
         metrics.AvailabilityChanged(server.Name, available: !unavailable, source);
         if (unavailable)
         {

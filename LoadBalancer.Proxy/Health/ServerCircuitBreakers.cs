@@ -10,6 +10,8 @@ namespace LoadBalancer.Proxy.Health;
 /// <summary>
 /// One Polly circuit breaker per server (passive health): connection failures, timeouts and 5xx open it; while it
 /// is open the server is out of routing; after the break a single trial request decides whether it closes again.
+/// Attempts outpaced by their hedges several times in a row take the server out for a break too
+/// (<see cref="CircuitBreakerOptions.OutpacedToOpen"/>).
 /// </summary>
 /// <remarks>
 /// Keyed by the <see cref="BackendServer"/> object rather than its name: a server whose address changed is a new object
@@ -45,6 +47,18 @@ public sealed partial class ServerCircuitBreakers
 
     /// <summary>The breaker pipeline of <paramref name="server"/>, created on first use.</summary>
     public ResiliencePipeline<AttemptResult> For(BackendServer server) => _breakers.GetValue(server, _create).Pipeline;
+
+    /// <summary>
+    /// An attempt of <paramref name="server"/>'s was outpaced by its hedge: after
+    /// <see cref="CircuitBreakerOptions.OutpacedToOpen"/> in a row the server leaves routing for the break duration.
+    /// </summary>
+    public void Outpaced(BackendServer server)
+    {
+        if (_options.Enabled && _options.OutpacedToOpen > 0 && server.Outpaced() == _options.OutpacedToOpen)
+        {
+            _breakers.GetValue(server, _create).Outpaced(_options.OutpacedToOpen, _options.BreakDuration);
+        }
+    }
 
     /// <summary>The breaker state of <paramref name="server"/>; closed when it has no breaker yet.</summary>
     public CircuitState StateOf(BackendServer server) =>
@@ -118,6 +132,13 @@ public sealed partial class ServerCircuitBreakers
             _readmit.Change(breakDuration, Timeout.InfiniteTimeSpan);
         }
 
+        public void Outpaced(int inARow, TimeSpan breakDuration)
+        {
+            LogOutpaced(_owner._logger, _server.Name, inARow, breakDuration);
+            _owner._availability.Set(_server, UnavailableReasons.Outpaced, unavailable: true);
+            _readmit.Change(breakDuration, Timeout.InfiniteTimeSpan);
+        }
+
         public void Closed()
         {
             Transition("closed");
@@ -130,9 +151,18 @@ public sealed partial class ServerCircuitBreakers
             LogBreakerTransition(_owner._logger, _server.Name, state);
         }
 
-        // The break is over: let requests reach the server again; the first one is Polly's half-open trial.
-        private void Readmit() => _owner._availability.Set(_server, UnavailableReasons.CircuitBreaker, unavailable: false);
+        // The break is over: let requests reach the server again; the first one is Polly's half-open trial. One
+        // outpaced again as often as before is out again.
+        private void Readmit()
+        {
+            _server.ForgetOutpaced();
+            _owner._availability.Set(_server, UnavailableReasons.Outpaced, unavailable: false);
+            _owner._availability.Set(_server, UnavailableReasons.CircuitBreaker, unavailable: false);
+        }
     }
+
+    [LoggerMessage(EventId = 311, Level = LogLevel.Warning, Message = "Server {Server} was outpaced by its hedges {Count} times in a row, answering nothing: out of routing for {BreakDuration}")]
+    private static partial void LogOutpaced(ILogger logger, string server, int count, TimeSpan breakDuration);
 
     [LoggerMessage(EventId = 310, Level = LogLevel.Information, Message = "Circuit breaker of {Server} is now {State}")]
     private static partial void LogBreakerTransition(ILogger logger, string server, string state);

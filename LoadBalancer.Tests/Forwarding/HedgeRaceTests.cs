@@ -1,4 +1,5 @@
 using System.Net.Http;
+using LoadBalancer.Proxy.Balancing;
 using LoadBalancer.Proxy.Forwarding;
 using LoadBalancer.Tests.Infrastructure;
 using Microsoft.Extensions.Time.Testing;
@@ -24,14 +25,14 @@ public sealed class HedgeRaceTests
 
         // The first request: its send outlives the delay, so the delay wins (it is hedged) and its race ends.
         _ = race.Start(request.Hedging, new HttpRequestMessage(HttpMethod.Get, "http://server1/a"), CancellationToken.None);
-        var first = race.SendWithinAsync(Delay);
+        var first = race.SendWithinAsync(Delay, CancellationToken.None);
         time.Advance(Delay);
         Assert.False(await first.AsTask().WaitAsync(TimeSpan.FromSeconds(5)));
         race.End();
 
         // The pooled race serves the next request, whose send is still waiting; then the first one's send completes.
         _ = race.Start(request.Hedging, new HttpRequestMessage(HttpMethod.Get, "http://server1/b"), CancellationToken.None);
-        var second = race.SendWithinAsync(Delay);
+        var second = race.SendWithinAsync(Delay, CancellationToken.None);
         connections.Complete(0);
         await Task.Delay(50);
         Assert.False(second.IsCompleted, "the first request's late send decided the second request's race");
@@ -51,9 +52,56 @@ public sealed class HedgeRaceTests
         var race = request.Race;
 
         _ = race.Start(request.Hedging, new HttpRequestMessage(HttpMethod.Get, "http://server1/a"), CancellationToken.None);
-        var within = race.SendWithinAsync(Delay);
+        var within = race.SendWithinAsync(Delay, CancellationToken.None);
         connections.Complete(0);
         Assert.True(await within.AsTask().WaitAsync(TimeSpan.FromSeconds(5)));
+        race.End();
+    }
+
+    [Fact]
+    public async Task A_send_whose_server_leaves_routing_loses_at_once_without_waiting_for_the_delay()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var request = new ForwardingRequest(time, 0, new PendingSends());
+        var race = request.Race;
+        var server = new BackendServer("server1", new Uri("http://server1"));
+
+        _ = race.Start(request.Hedging, new HttpRequestMessage(HttpMethod.Get, "http://server1/a"), CancellationToken.None);
+        var waiting = race.SendWithinAsync(Delay, server.LeftRouting);
+        await Task.Delay(50);
+        Assert.False(waiting.IsCompleted);
+
+        server.SetUnavailable(UnavailableReasons.HealthProbe, unavailable: true);
+        Assert.False(await waiting.AsTask().WaitAsync(TimeSpan.FromSeconds(5)));
+        race.End();
+
+        // Out already when the race starts: it loses at once too.
+        _ = race.Start(request.Hedging, new HttpRequestMessage(HttpMethod.Get, "http://server1/b"), CancellationToken.None);
+        Assert.False(await race.SendWithinAsync(Delay, server.LeftRouting).AsTask().WaitAsync(TimeSpan.FromSeconds(5)));
+        race.End();
+    }
+
+    [Fact]
+    public async Task An_earlier_race_s_server_leaving_routing_does_not_decide_the_next_race()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var connections = new PendingSends();
+        var request = new ForwardingRequest(time, 0, connections);
+        var race = request.Race;
+        var first = new BackendServer("server1", new Uri("http://server1"));
+        var second = new BackendServer("server2", new Uri("http://server2"));
+
+        _ = race.Start(request.Hedging, new HttpRequestMessage(HttpMethod.Get, "http://server1/a"), CancellationToken.None);
+        var won = race.SendWithinAsync(Delay, first.LeftRouting);
+        connections.Complete(0);
+        Assert.True(await won.AsTask().WaitAsync(TimeSpan.FromSeconds(5)));
+        race.End();
+
+        _ = race.Start(request.Hedging, new HttpRequestMessage(HttpMethod.Get, "http://server2/b"), CancellationToken.None);
+        var next = race.SendWithinAsync(Delay, second.LeftRouting);
+        first.SetUnavailable(UnavailableReasons.CircuitBreaker, unavailable: true);
+        await Task.Delay(50);
+        Assert.False(next.IsCompleted, "the first request's server leaving decided the second request's race");
         race.End();
     }
 

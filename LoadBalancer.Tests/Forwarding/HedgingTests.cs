@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Text.Json;
 using System.Threading.Channels;
+using LoadBalancer.Proxy.Balancing;
 using LoadBalancer.Proxy.Forwarding;
 using LoadBalancer.Server;
 using LoadBalancer.Tests.Infrastructure;
@@ -71,7 +72,8 @@ public sealed class HedgingTests
         var logs = new LogCollector();
         await using var proxy = await TestHost.StartProxyAsync(
             new Dictionary<string, Uri> { ["slow"] = slow.Host.Address, ["fast"] = fast.Address },
-            WithoutProbes(("Hedging:Delay", "00:00:01"), ("CircuitBreaker:MinimumThroughput", "2")),
+            // The ratio's own path: two outpaced of two attempts open Polly's breaker (not the count in a row).
+            WithoutProbes(("Hedging:Delay", "00:00:01"), ("CircuitBreaker:MinimumThroughput", "2"), ("CircuitBreaker:OutpacedToOpen", "0")),
             services =>
             {
                 services.AddSingleton<TimeProvider>(time);
@@ -117,6 +119,71 @@ public sealed class HedgingTests
         Assert.Equal("fast", request.GetTagItem("loadbalancer.server.name"));
         var sends = spans.Where(s => s.Kind == ActivityKind.Client && s.ParentSpanId == request.SpanId).ToArray();
         Assert.Equal(2, sends.Length);
+    }
+
+    [Fact]
+    public async Task A_server_outpaced_twice_in_a_row_leaves_at_once_and_its_waiting_requests_are_hedged_before_their_delay()
+    {
+        await using var slow = await SlowBackend.StartAsync();
+        await using var fast = await TestHost.StartServerAsync("fast");
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var logs = new LogCollector();
+        await using var proxy = await TestHost.StartProxyAsync(
+            new Dictionary<string, Uri> { ["slow"] = slow.Host.Address, ["fast"] = fast.Address },
+            WithoutProbes(
+                ("Hedging:Delay", "00:00:01"),
+                // The ratio alone would not open the breaker here; two retry slots in all, fewer than the hedges below.
+                ("CircuitBreaker:MinimumThroughput", "100"),
+                ("Retry:BudgetPercent", "1"),
+                ("Retry:MinRetryConcurrency", "2")),
+            services =>
+            {
+                services.AddSingleton<TimeProvider>(time);
+                services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(logs);
+            });
+        using var client = proxy.CreateClient();
+        using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var server = ProxyProbe.Server(proxy, "slow");
+
+        async Task<Task<HttpResponseMessage>[]> SendAsync(int from, int count)
+        {
+            var sent = Enumerable.Range(from, count)
+                .Select(i => client.GetAsync($"/home?id={ProxyProbe.KeyOwnedBy(proxy, "slow", skip: i)}", patience.Token))
+                .ToArray();
+            for (var i = 0; i < count; i++)
+            {
+                await slow.Arrivals.Reader.ReadAsync(patience.Token);
+            }
+
+            return sent;
+        }
+
+        // Two requests, then half a delay later three more, all waiting on the hung server.
+        var early = await SendAsync(0, 2);
+        time.Advance(Delay / 2);
+        var late = await SendAsync(2, 3);
+
+        // The early two are hedged and outpace it: it leaves routing, and the late three are hedged at once, outside
+        // the retry budget (it has two slots), half a delay before their own would pass.
+        time.Advance(Delay / 2);
+        foreach (var response in await Task.WhenAll(early.Concat(late)).WaitAsync(TimeSpan.FromSeconds(10), patience.Token))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("fast", ProxyProbe.ServerOf(response));
+            response.Dispose();
+        }
+
+        Assert.Equal(UnavailableReasons.Outpaced, server.UnavailableReasons);
+        Assert.Contains("Server slow was outpaced by its hedges 2 times in a row, answering nothing: out of routing for 00:00:03", logs.Messages);
+        for (var i = 0; i < 5; i++)
+        {
+            await slow.Cancelled.Reader.ReadAsync(patience.Token);
+        }
+
+        // After the break it is back (the next request to it is its trial), with its count started afresh.
+        time.Advance(TimeSpan.FromSeconds(3));
+        Assert.True(server.IsAvailable);
+        Assert.Equal(1, server.Outpaced());
     }
 
     [Theory]

@@ -86,6 +86,58 @@ public sealed class RetryBudgetTests
         Assert.Equal("server1", ProxyProbe.ServerOf(response));
     }
 
+    [Fact]
+    public async Task A_request_whose_server_dropped_the_connection_unanswered_is_retried_outside_the_budget()
+    {
+        await using var s1 = await TestHost.StartServerAsync("1");
+        using var dropping = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        dropping.Start();
+        _ = DropEveryRequestAsync(dropping);
+        // A floor of 0 and one request in flight: no counted retry fits.
+        await using var proxy = await TestHost.StartProxyAsync(
+            new Dictionary<string, Uri> { ["dying"] = new($"http://127.0.0.1:{((System.Net.IPEndPoint)dropping.LocalEndpoint).Port}"), ["server1"] = s1.Address },
+            WithoutProbes(("Retry:BudgetPercent", "20"), ("Retry:MinRetryConcurrency", "0")));
+        using var client = proxy.CreateClient();
+        var key = ProxyProbe.KeyOwnedBy(proxy, "dying");
+
+        using var response = await client.GetAsync($"/home?id={key}");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("server1", ProxyProbe.ServerOf(response));
+        dropping.Stop();
+    }
+
+    /// <summary>Reads each request's head and resets the connection without a byte of answer, as a server killed mid-request.</summary>
+    private static async Task DropEveryRequestAsync(System.Net.Sockets.TcpListener listener)
+    {
+        try
+        {
+            while (true)
+            {
+                using var socket = await listener.AcceptSocketAsync();
+                var buffer = new byte[4096];
+                var read = 0;
+                while (read < buffer.Length && !System.Text.Encoding.ASCII.GetString(buffer, 0, read).Contains("\r\n\r\n", StringComparison.Ordinal))
+                {
+                    var n = await socket.ReceiveAsync(buffer.AsMemory(read));
+                    if (n == 0)
+                    {
+                        break;
+                    }
+
+                    read += n;
+                }
+
+                socket.LingerState = new System.Net.Sockets.LingerOption(true, 0);
+                socket.Close();
+            }
+        }
+        catch (Exception) when (!listener.Server.IsBound)
+        {
+            // Stopped by the test.
+        }
+    }
+
     [Theory]
     [InlineData("Retry:BudgetPercent", "0", "BudgetPercent")]
     [InlineData("Retry:MinRetryConcurrency", "-1", "MinRetryConcurrency")]
