@@ -60,7 +60,8 @@ declare -A URL
 start_ours() { # name, then extra NAME=value settings
   local name=$1 port; port=$(free_port); URL[$name]="http://127.0.0.1:$port"
   # HTTP/1.1 to the servers (the proxy's standalone default), as nginx and HAProxy speak to them here.
-  start "$name" env ASPNETCORE_URLS="${URL[$name]}" Services__server1__http__0="http://127.0.0.1:$S1" \
+  # Its Prometheus page gives the proxy's own count of requests admitted over their bound (over_bound below).
+  start "$name" env ASPNETCORE_URLS="${URL[$name]}" Telemetry__PrometheusPath=/metrics Services__server1__http__0="http://127.0.0.1:$S1" \
     Services__server2__http__0="http://127.0.0.1:$S2" Services__server3__http__0="http://127.0.0.1:$S3" "${@:2}" \
     dotnet "$WORK/bin/LoadBalancer.Proxy/LoadBalancer.Proxy.dll"
 }
@@ -118,6 +119,15 @@ loadgen() { # target, seconds, warm-up seconds, output file
     --balance-factor "$BALANCE_FACTOR" --label "$1" --out "$4" --reset "$RESETS"
 }
 
+# The proxy's loadbalancer.bounded_load.over_bound so far (absent until the first: 0); ours only.
+over_bound() { # target
+  if [[ $1 == ours-* ]]; then
+    curl -fsS "${URL[$1]}/metrics" | awk '/^loadbalancer_bounded_load_over_bound/ { s += $2 } END { print s + 0 }'
+  else
+    echo null
+  fi
+}
+
 for t in "${TARGETS[@]}"; do
   log "warm-up $t (5 s at $RATE requests/s, not measured)"
   loadgen "$t" 4 1 "$WORK/warmup-$t.json"
@@ -128,8 +138,11 @@ LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 for round in $(seq 1 "$ROUNDS"); do
   for t in "${TARGETS[@]}"; do
     log "round $round/$ROUNDS: $t (${DURATION}s at $RATE requests/s, Zipf s=$ZIPF_S over $IDS ids)"
+    before=$(over_bound "$t")
     loadgen "$t" "$DURATION" "$WARMUP" "$WORK/results/$round-$t.json"
     capacity >"$WORK/results/$round-$t.capacity.json"
+    after=$(over_bound "$t")
+    echo "{\"over_bound\": $([[ $after == null ]] && echo null || echo $((after - before)))}" >"$WORK/results/$round-$t.proxy.json"
   done
 done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)

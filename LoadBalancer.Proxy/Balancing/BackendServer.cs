@@ -133,6 +133,38 @@ public sealed class BackendServer
         }
     }
 
+    /// <summary>
+    /// Counts a request sent to this server, as <see cref="BeginRequest"/>, only if it holds fewer than
+    /// <paramref name="capacity"/> (or none: an idle server takes a request whatever the bound); false counts nothing.
+    /// </summary>
+    public bool TryBeginRequest(long capacity)
+    {
+        var state = Volatile.Read(ref _state);
+        while (true)
+        {
+            var inFlight = (int)state;
+            if (inFlight != 0 && inFlight >= capacity)
+            {
+                return false;
+            }
+
+            var seen = Interlocked.CompareExchange(ref _state, state + 1, state);
+            if (seen == state)
+            {
+                break;
+            }
+
+            state = seen;
+        }
+
+        if (Tally is { } tally && (state + 1) >>> ReasonsShift == 0)
+        {
+            tally.Add(1);
+        }
+
+        return true;
+    }
+
     /// <summary>Counts a request to this server as finished.</summary>
     public void EndRequest(bool served)
     {

@@ -28,6 +28,17 @@ public abstract class BalancingTable
     public abstract int Pick(ulong keyHash, ReadOnlySpan<int> exclude);
 
     /// <summary>
+    /// Counts a request sent to server <paramref name="index"/> (pair with <see cref="BackendServer.EndRequest"/>). A table
+    /// that bounds loads admits it only while the server is within its bound at this instant, so two requests picked at
+    /// once cannot both take its last place; false counts nothing, and the caller picks again.
+    /// </summary>
+    public virtual bool TryBeginRequest(int index)
+    {
+        Servers[index].BeginRequest();
+        return true;
+    }
+
+    /// <summary>
     /// The share of the 64-bit hash space each server owns, index-aligned with <see cref="Servers"/>; for display and
     /// telemetry, never the request path.
     /// </summary>

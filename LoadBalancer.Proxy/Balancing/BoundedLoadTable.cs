@@ -23,13 +23,14 @@ public enum BoundedLoadProbe
 /// <remarks>
 /// <para>The bound for server i is <c>⌈c × (L + 1) × wᵢ / W⌉</c> requests, where L is the in-flight total over the
 /// available servers and W their total weight: the paper's capacity with the new request counted. A server may take
-/// the request when its <see cref="BackendServer.InFlight"/> is below its bound, so no server ever exceeds it. Because
+/// the request when its <see cref="BackendServer.InFlight"/> is below its bound, and <see cref="TryBeginRequest"/> counts
+/// it only if it still is, so no server ever exceeds it. Because
 /// some server is always at or below the average, a probe that visits every server always ends at one.</para>
 /// <para>L comes from the servers' shared <see cref="InFlightTally"/> when they have one (the proxy's do), else from
 /// summing them; W is cached until a server leaves or rejoins routing. A server with nothing in flight is always
 /// within bound, so neither is read while the key's server is idle. Nothing is allocated or locked. In-flight counts
-/// are read without a lock: concurrent picks may both see room for one last request, so under a burst a server can
-/// briefly exceed its bound by the number of racing picks.</para>
+/// are read without a lock: concurrent picks may both see room for one last request, so the count is raised by a
+/// compare-and-swap against the bound (<see cref="TryBeginRequest"/>), and the one that loses picks again.</para>
 /// <para>The probe order for a key depends only on its hash and the membership, so every proxy replica overflows a
 /// key to the same servers, and a retry (<c>exclude</c>) walks on along the same order. When no server has room (only
 /// possible while loads move under our feet, or when the excluded servers hold the spare room) the key's own server
@@ -144,6 +145,15 @@ public sealed class BoundedLoadTable : BalancingTable
             ? ProbeClockwise(point, home, exclude, totalLoad, totalWeight)
             : ProbeRandomJumps(keyHash, home, exclude, totalLoad, totalWeight);
         return other >= 0 ? other : home;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>The bound is the one <see cref="Pick"/> tests, from the totals read now; the server's count is raised
+    /// only if it is still below it (a compare-and-swap), so the bound holds however many picks race.</remarks>
+    public override bool TryBeginRequest(int index)
+    {
+        var (totalLoad, totalWeight) = Totals();
+        return _servers[index].TryBeginRequest(Capacity(index, totalLoad, totalWeight));
     }
 
     /// <summary>The servers after <paramref name="home"/>'s point, clockwise, each point in turn.</summary>

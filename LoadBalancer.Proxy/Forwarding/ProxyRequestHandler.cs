@@ -36,6 +36,9 @@ public sealed partial class ProxyRequestHandler
     /// <summary>The response header naming the server that answered.</summary>
     public const string ServerNameHeader = "X-Upstream-Server";
 
+    // Picks for one admission before the server picked last takes the request anyway (see Admit).
+    private const int MaxAdmissionPicks = 4;
+
     private static readonly byte[] NoServerBody = Reply.SerializeFailure("<Error> No server is available to serve the request");
 
     private readonly TableState _ring;
@@ -188,18 +191,21 @@ public sealed partial class ProxyRequestHandler
     }
 
     /// <summary>
-    /// One attempt: the next eligible server for the key, a clean response, then the forward through the server's
-    /// circuit breaker. Returns the breaker's own task, with no async frame of ours around it; <see cref="Settle"/>
-    /// turns its outcome into the attempt's result.
+    /// One attempt: the next eligible server for the key, admitted by the table (<see cref="Admit"/>), a clean response,
+    /// then the forward through the server's circuit breaker. Returns the breaker's own task, with no async frame of ours
+    /// around it; <see cref="Settle"/> turns its outcome into the attempt's result.
     /// </summary>
     private ValueTask<Outcome<AttemptResult>> AttemptAsync(ResilienceContext resilience, ForwardingRequest request)
     {
         // The first server was picked already, to tell "no server" at once; later attempts walk on from the tried ones.
-        var index = request.Attempts == 0 ? request.FirstIndex : request.Snapshot.Table.Pick(request.Hash, request.Tried);
+        var table = request.Snapshot.Table;
+        var index = request.Attempts == 0 ? request.FirstIndex : table.Pick(request.Hash, request.Tried);
         if (index < 0)
         {
             return new(Outcome.FromResult(AttemptResult.NoServer));
         }
+
+        index = Admit(table, request.Hash, index, request.Tried);
 
         var context = request.HttpContext;
         if (request.Attempts > 0)
@@ -216,11 +222,48 @@ public sealed partial class ProxyRequestHandler
             request.Observations[i] = _observers[i].AttemptStarting(context, server, attempt);
         }
 
-        server.BeginRequest();
         return _breakers.For(server).ExecuteOutcomeAsync(
             static (_, state) => state.Handler.ForwardAsync(state),
             resilience,
             request);
+    }
+
+    /// <summary>
+    /// Counts the request on server <paramref name="index"/>, the table's pick. A bounded-load table refuses a server
+    /// whose last place another request took since the pick, and the next pick sees it full. When the pick comes back
+    /// to a refused server (none has room: loads moved, or the tried servers hold the spare room), or after
+    /// <see cref="MaxAdmissionPicks"/> picks, the server takes the request anyway, counted as over its bound: a request
+    /// is never refused for want of room.
+    /// </summary>
+    private int Admit(BalancingTable table, ulong hash, int index, ReadOnlySpan<int> tried)
+    {
+        var admitted = PickAdmitted(table, hash, index, tried, out var overBound);
+        if (overBound)
+        {
+            _telemetry.AdmittedOverBound(table.Servers[admitted]);
+        }
+
+        return admitted;
+    }
+
+    /// <summary>The admission itself: the server that took the request, and whether it was at its bound.</summary>
+    internal static int PickAdmitted(BalancingTable table, ulong hash, int index, ReadOnlySpan<int> tried, out bool overBound)
+    {
+        overBound = false;
+        for (var picks = 1; !table.TryBeginRequest(index); picks++)
+        {
+            var next = picks < MaxAdmissionPicks ? table.Pick(hash, tried) : -1;
+            if (next < 0 || next == index)
+            {
+                table.Servers[index].BeginRequest();
+                overBound = true;
+                break;
+            }
+
+            index = next;
+        }
+
+        return index;
     }
 
     /// <summary>Undoes what the failed attempt left on the response (YARP's status, headers, error feature) and rewinds the body.</summary>
@@ -498,9 +541,9 @@ public sealed partial class ProxyRequestHandler
             return false;
         }
 
+        index = Admit(request.Snapshot.Table, request.Hash, index, request.Tried);
         var server = request.Snapshot.Table.Servers[index];
         request.BeginHedge(index, CopyFor(request.Race.Message!, slow, server));
-        server.BeginRequest();
         LogHedging(_logger, slow.Name, server.Name);
         return true;
     }

@@ -78,6 +78,7 @@ public sealed partial class ProxyTelemetry : IDisposable
     private readonly Counter<long> _hedges;
     private readonly Counter<long> _retries;
     private readonly Counter<long> _retriesRefused;
+    private readonly Counter<long> _overBound;
     private readonly Gauge<double> _keysRemapped;
     private readonly TableState _ring;
     private readonly TelemetryOptions _options;
@@ -121,6 +122,9 @@ public sealed partial class ProxyTelemetry : IDisposable
             "loadbalancer.retries", "{attempt}", "Attempts sent to another server after a failed one.");
         _retriesRefused = _meter.CreateCounter<long>(
             "loadbalancer.retries.refused", "{request}", "Failed attempts not retried because the retry budget was spent.");
+        _overBound = _meter.CreateCounter<long>(
+            "loadbalancer.bounded_load.over_bound", "{request}",
+            "Requests a bounded-load table sent to a server at its bound, because no server had room when they were admitted.");
         _ringChanges = _meter.CreateCounter<long>(
             "loadbalancer.ring.changes", "{change}", "Ring membership changes (a new table was published).");
         _keysRemapped = _meter.CreateGauge<double>(
@@ -206,6 +210,10 @@ public sealed partial class ProxyTelemetry : IDisposable
     /// <summary>Counts a hedge of an attempt to <paramref name="slow"/> that the retry budget refused.</summary>
     public void HedgeRefused(BackendServer slow) =>
         _hedges.Add(1, new TagList { { ServerAttribute, slow.Name }, { HedgeOutcomeAttribute, "refused" } });
+
+    /// <summary>Counts a request admitted to a server at its bound (see <c>ProxyRequestHandler.Admit</c>).</summary>
+    public void AdmittedOverBound(BackendServer server) =>
+        _overBound.Add(1, new TagList { { ServerAttribute, server.Name } });
 
     /// <summary>Counts one retried attempt and why the previous one failed.</summary>
     public void Retried(in AttemptResult failed) =>

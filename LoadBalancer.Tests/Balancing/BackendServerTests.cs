@@ -52,4 +52,22 @@ public sealed class BackendServerTests
         server.EndRequest(served: true);
         Assert.Equal(1, server.Outpaced());
     }
+
+    [Fact]
+    public void A_request_is_admitted_below_the_capacity_or_to_an_idle_server_and_counted_in_the_tally()
+    {
+        var tally = new InFlightTally();
+        var server = new BackendServer("server1", new Uri("http://127.0.0.1:1"), tally: tally);
+
+        // Idle: admitted whatever the capacity.
+        Assert.True(server.TryBeginRequest(0));
+        Assert.True(server.TryBeginRequest(2));
+        Assert.False(server.TryBeginRequest(2));
+        Assert.Equal((2, 2L), (server.InFlight, tally.InFlight));
+
+        // Out of routing it counts, but not in the available total.
+        server.SetUnavailable(UnavailableReasons.HealthProbe, unavailable: true);
+        Assert.True(server.TryBeginRequest(3));
+        Assert.Equal((3, 0L), (server.InFlight, tally.InFlight));
+    }
 }

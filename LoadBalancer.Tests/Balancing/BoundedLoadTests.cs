@@ -96,6 +96,55 @@ public sealed class BoundedLoadTests(KeySpace keys) : IClassFixture<KeySpace>
     }
 
     [Fact]
+    public void A_server_whose_last_place_was_taken_since_the_pick_is_not_admitted()
+    {
+        var servers = KeySpace.Servers(3);
+        var table = BoundedLoadTable.Create(servers, Hash, 100);
+        var hash = keys.Hashes[0];
+        var home = table.Pick(hash, []);
+
+        // Since the pick (made while it held none), home took 2 and the others none: its bound is ⌈1.25 × 3 / 3⌉ = 2.
+        table.Servers[home].BeginRequest();
+        table.Servers[home].BeginRequest();
+
+        Assert.False(table.TryBeginRequest(home));
+        Assert.Equal(2, table.Servers[home].InFlight);
+        var other = table.Pick(hash, []);
+        Assert.NotEqual(home, other);
+        Assert.True(table.TryBeginRequest(other));
+        Assert.Equal(1, table.Servers[other].InFlight);
+    }
+
+    [Fact]
+    public void Picks_racing_on_many_threads_never_take_a_server_past_its_bound()
+    {
+        // Nothing ends, so the total only grows: each admission was within ⌈c × (total so far + 1) / N⌉, so at the end
+        // every server is within ⌈c × total / N⌉.
+        var servers = KeySpace.Servers(3);
+        var table = BoundedLoadTable.Create(servers, Hash, 100);
+        var admitted = 0;
+        Parallel.For(0, 8, worker =>
+        {
+            for (var i = 0; i < 5_000; i++)
+            {
+                var hash = keys.Hashes[((worker * 5_000) + i) % 10];
+                for (var tries = 0; tries < 100; tries++)
+                {
+                    if (table.TryBeginRequest(table.Pick(hash, [])))
+                    {
+                        Interlocked.Increment(ref admitted);
+                        break;
+                    }
+                }
+            }
+        });
+
+        var bound = (long)Math.Ceiling(BoundedLoadTable.DefaultBalanceFactor * admitted / 3);
+        Assert.All(table.Servers, server => Assert.InRange(server.InFlight, 0, bound));
+        Assert.Equal(admitted, table.Servers.Sum(server => server.InFlight));
+    }
+
+    [Fact]
     public void Unavailable_servers_are_neither_picked_nor_counted_in_the_average()
     {
         var servers = KeySpace.Servers(3);

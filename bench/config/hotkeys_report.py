@@ -33,6 +33,8 @@ for t in args.targets:
             run = json.load(f)
         with open(os.path.join(args.results, f"{r}-{t}.capacity.json")) as f:
             run["capacity"] = json.load(f)
+        with open(os.path.join(args.results, f"{r}-{t}.proxy.json")) as f:
+            run["proxy"] = json.load(f)
         runs[t].append(run)
 
 servers = sorted({s for t in args.targets for run in runs[t] for s in run["capacity"]})
@@ -75,6 +77,9 @@ def summary(t):
     s["over"] = sum(r["bounded_load"]["over_bound"] for r in rs)
     s["max_over"] = max(r["bounded_load"]["max_over_bound"] for r in rs)
     s["client_peak"] = max(r["bounded_load"]["max_in_flight"] for r in rs)
+    # The proxy's own count, at each admission (ours only; warm-up included): sent to a server at its bound.
+    proxy = [r["proxy"]["over_bound"] for r in rs]
+    s["proxy_over"] = None if None in proxy else sum(proxy)
     return s
 
 S = {t: summary(t) for t in args.targets}
@@ -122,11 +127,15 @@ out.append(f"The bounded-load property, c = {c}. **At each send** (client's view
            "held how many requests then, counting it, against ⌈c × all requests in flight / 3⌉; a request is in flight "
            "from its send to the end of its answer, so this view includes the time to and from the balancer. **Over the run**: "
            "each server's own peak against ⌈c × the mean in flight per server⌉ (Little's law on the client's latencies).\n")
-out.append("| target | sends over the bound | most over the bound | peak in flight (client's view) | mean in flight per server | ⌈c × mean⌉ | highest server peak (median round / any round) |")
-out.append("|---|---|---|---|---|---|---|")
+out.append("**At each admission** (the proxy's own count, ours only): requests the proxy sent to a server already at "
+           "⌈c × (requests in flight + 1) / 3⌉ at that instant (`loadbalancer.bounded_load.over_bound`, from its Prometheus "
+           "page; warm-ups included). A request is in flight for the proxy from its admission to the end of its answer.\n")
+out.append("| target | admitted over the bound (proxy) | sends over the bound (client) | most over the bound (client) | peak in flight (client's view) | mean in flight per server | ⌈c × mean⌉ | highest server peak (median round / any round) |")
+out.append("|---|---|---|---|---|---|---|---|")
 for t in args.targets:
     s = S[t]
-    out.append(f"| {SHORT.get(t, t)} | {s['over']:,} of {s['checked']:,} ({s['over'] / max(s['checked'], 1):.2%}) | {s['max_over']} | "
+    proxy = "–" if s["proxy_over"] is None or not t.startswith("ours-bounded") else f"{s['proxy_over']:,}"
+    out.append(f"| {SHORT.get(t, t)} | {proxy} | {s['over']:,} of {s['checked']:,} ({s['over'] / max(s['checked'], 1):.2%}) | {s['max_over']} | "
                f"{s['client_peak']} | {s['mean_in_flight']:.1f} | {s['bound_mean']} | {max(s['peak'].values()):g} / {max(s['peak_max'].values())} |")
 out.append("")
 
@@ -145,6 +154,10 @@ if "ours-bounded" in S:
     out.append(f"- Lowest p99: **{'met' if lowest else 'not met'}**. Ours with `BoundedLoad` {ms(b['p99'])}; the lowest of the others, "
                f"{SHORT.get(best_t, best_t)}, {ms(others[best_t])} ({gap:.2f}×). Errors: ours BoundedLoad "
                f"{b['scheduled'] - b['ok']:,}, {SHORT.get(best_t, best_t)} {S[best_t]['scheduled'] - S[best_t]['ok']:,}.")
+    if b["proxy_over"] is not None:
+        out.append(f"- No server above its bound in flight, at each admission (the proxy's own count, the bound taken at that "
+                   f"instant): **{'met' if b['proxy_over'] == 0 else 'not met'}**: {b['proxy_over']:,} requests admitted to a server at its bound "
+                   f"over the rounds and their warm-ups.")
     out.append(f"- No server above ⌈c × mean⌉ in flight, over the run: **{'met' if within else 'not met'}**: the highest server peak is "
                f"{peak} against ⌈{c} × {b['mean_in_flight']:.1f}⌉ = {b['bound_mean']}"
                + ("" if within else f" ({peak - b['bound_mean']} over)") + f"; in the median round {peak_median:g}.")
