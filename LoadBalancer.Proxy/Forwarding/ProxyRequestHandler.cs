@@ -230,10 +230,10 @@ public sealed partial class ProxyRequestHandler
 
     /// <summary>
     /// Counts the request on server <paramref name="index"/>, the table's pick. A bounded-load table refuses a server
-    /// whose last place another request took since the pick, and the next pick sees it full. When the pick comes back
-    /// to a refused server (none has room: loads moved, or the tried servers hold the spare room), or after
-    /// <see cref="MaxAdmissionPicks"/> picks, the server takes the request anyway, counted as over its bound: a request
-    /// is never refused for want of room.
+    /// whose last place another request took since the pick, and the next pick sees it full. After
+    /// <see cref="MaxAdmissionPicks"/> picks (none has room: loads moved, or the tried servers hold the spare room; the
+    /// table then falls back to the key's own server) the last one takes the request anyway, counted as over its bound:
+    /// a request is never refused for want of room.
     /// </summary>
     private int Admit(BalancingTable table, ulong hash, int index, ReadOnlySpan<int> tried)
     {
@@ -252,8 +252,9 @@ public sealed partial class ProxyRequestHandler
         overBound = false;
         for (var picks = 1; !table.TryBeginRequest(index); picks++)
         {
+            // The same server again is tried again: a request of its own may have ended since the refusal.
             var next = picks < MaxAdmissionPicks ? table.Pick(hash, tried) : -1;
-            if (next < 0 || next == index)
+            if (next < 0)
             {
                 table.Servers[index].BeginRequest();
                 overBound = true;
