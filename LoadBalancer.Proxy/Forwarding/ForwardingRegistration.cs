@@ -25,6 +25,7 @@ internal static class ForwardingRegistration
         services.AddSingleton<RoutingKeyHasher>();
         services.AddSingleton<RetryBudget>();
         services.AddSingleton<ProxyRequestHandler>();
+        services.AddHostedService<HedgingWarmup>();
         return services;
     }
 

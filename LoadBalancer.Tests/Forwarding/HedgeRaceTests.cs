@@ -105,6 +105,13 @@ public sealed class HedgeRaceTests
         race.End();
     }
 
+    [Fact]
+    public async Task The_start_up_warm_up_runs_a_hedge_through_Polly_s_hedging_and_its_answer_wins()
+    {
+        // The first send waits until cancelled: only the hedge can answer, and the pipeline must cancel the first send.
+        Assert.True(await HedgingPipeline.WarmAsync(TimeProvider.System).WaitAsync(TimeSpan.FromSeconds(10)));
+    }
+
     /// <summary>Sends that stay pending until the test completes them, in the order they were sent.</summary>
     private sealed class PendingSends : HttpMessageHandler
     {
