@@ -68,6 +68,9 @@ public sealed class BackendServer
     /// <summary>Requests this server has answered since it was first seen.</summary>
     public long Served => Interlocked.Read(ref _served);
 
+    /// <summary>How fast it has been answering lately, for a hedging delay of its own (<c>Hedging:DelayPercentile</c>).</summary>
+    public AnswerTimes AnswerTimes { get; } = new();
+
     /// <summary>
     /// Cancelled when the server leaves routing, and a fresh token once it is back: a request waiting on it need not
     /// wait out its hedging delay (see <c>HedgeRace</c>).

@@ -11,7 +11,7 @@ internal static class ForwardingRegistration
         services.AddValidatedOptions<RoutingOptions, RoutingOptionsValidator>(RoutingOptions.SectionName);
         services.AddValidatedOptions<ForwardingOptions>(ForwardingOptions.SectionName);
         services.AddValidatedOptions<RetryOptions, RetryOptionsValidator>(RetryOptions.SectionName);
-        services.AddValidatedOptions<HedgingOptions>(HedgingOptions.SectionName);
+        services.AddValidatedOptions<HedgingOptions, HedgingOptionsValidator>(HedgingOptions.SectionName);
 
         services.AddHttpForwarder();
         // YARP logs a failed forward at Warning with the whole exception (a client that aborts an upload: pages of stack
@@ -26,6 +26,7 @@ internal static class ForwardingRegistration
         services.AddSingleton<RetryBudget>();
         services.AddSingleton<ProxyRequestHandler>();
         services.AddHostedService<HedgingWarmup>();
+        services.AddHostedService<HedgeDelays>();
         return services;
     }
 

@@ -16,6 +16,8 @@ internal sealed class ForwardingRequest
     private int _triedCount;
     private CancellationTokenSource _forward;
     private long _startedAt;
+    private long _sentAt;
+    private bool _timeAnswers;
     private TimeSpan _attemptTimeout;
     private TimeSpan _totalTimeout;
     private bool _attemptOpen;
@@ -104,8 +106,9 @@ internal sealed class ForwardingRequest
     /// <summary>Whether the current attempt's forward was cut off by a deadline (attempt or total).</summary>
     public bool TimedOut => _forward.IsCancellationRequested;
 
-    public void Initialize(ProxyRequestHandler handler, HttpContext context, TableSnapshot snapshot, ulong hash, int firstIndex, RetryOptions retry, RetryBudget? budget, bool idempotent, bool hasBody, bool replayable, bool hedging)
+    public void Initialize(ProxyRequestHandler handler, HttpContext context, TableSnapshot snapshot, ulong hash, int firstIndex, RetryOptions retry, RetryBudget? budget, bool idempotent, bool hasBody, bool replayable, bool hedging, bool timeAnswers = false)
     {
+        _timeAnswers = timeAnswers;
         Hedgeable = hedging && idempotent && !hasBody && retry.MaxAttempts > 1;
         _budget = budget;
         _startedAt = _time.GetTimestamp();
@@ -207,15 +210,27 @@ internal sealed class ForwardingRequest
             _forward = NewSource();
         }
 
-        var remaining = _totalTimeout - _time.GetElapsedTime(_startedAt);
+        _sentAt = _time.GetTimestamp();
+        var remaining = _totalTimeout - _time.GetElapsedTime(_startedAt, _sentAt);
         _boundByTotal = remaining <= _attemptTimeout;
         var timeout = _boundByTotal ? remaining : _attemptTimeout;
         _forward.CancelAfter(timeout > MinimumTimeout ? timeout : MinimumTimeout);
         return _forward.Token;
     }
 
-    /// <summary>Called by the transformer when the server's response headers arrived: the deadlines stop applying.</summary>
-    public void ResponseReceived() => _forward.CancelAfter(Timeout.InfiniteTimeSpan);
+    /// <summary>
+    /// Called by the transformer when the server's response headers arrived: the deadlines stop applying, and the
+    /// time they took counts for the server's hedging delay (not a hedged attempt's: its time is the delay's and the
+    /// hedge's together).
+    /// </summary>
+    public void ResponseReceived()
+    {
+        _forward.CancelAfter(Timeout.InfiniteTimeSpan);
+        if (_timeAnswers && HedgeServer is null)
+        {
+            Server!.AnswerTimes.Record(_time.GetElapsedTime(_sentAt));
+        }
+    }
 
     private static readonly TimeSpan MinimumTimeout = TimeSpan.FromMilliseconds(1);
 
@@ -230,6 +245,7 @@ internal sealed class ForwardingRequest
         HeldBack = false;
         _attemptOpen = false;
         _boundByTotal = false;
+        _timeAnswers = false;
         _budget = null;
         HoldsRetrySlot = false;
         RetryRefused = false;

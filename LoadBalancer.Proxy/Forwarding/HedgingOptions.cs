@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 
 namespace LoadBalancer.Proxy.Forwarding;
 
@@ -23,4 +24,27 @@ public sealed class HedgingOptions
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "01:00:00")]
     public TimeSpan Delay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// 0 (the default) hedges every server's requests after <see cref="Delay"/>. Above 0, each server's requests are
+    /// hedged once they have waited longer than this percentile of that server's recent answers took (99: the
+    /// slowest 1 %), never sooner than <see cref="MinDelay"/> nor later than <see cref="Delay"/>; a server with too few
+    /// recent answers keeps <see cref="Delay"/>. A hung server's requests then wait about its usual p99 instead of the
+    /// whole delay. Its answer times mix all its requests: if some paths are always slow, they are hedged every time.
+    /// </summary>
+    [Range(0.0, 99.99)]
+    public double DelayPercentile { get; set; }
+
+    /// <summary>The shortest hedging delay <see cref="DelayPercentile"/> may set.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00")]
+    public TimeSpan MinDelay { get; set; } = TimeSpan.FromMilliseconds(10);
+}
+
+/// <summary>Cross-field rules of <see cref="HedgingOptions"/>.</summary>
+internal sealed class HedgingOptionsValidator : IValidateOptions<HedgingOptions>
+{
+    public ValidateOptionsResult Validate(string? name, HedgingOptions options) =>
+        options.MinDelay > options.Delay
+            ? ValidateOptionsResult.Fail($"Hedging:MinDelay ({options.MinDelay}) must not exceed Hedging:Delay ({options.Delay}).")
+            : ValidateOptionsResult.Success;
 }

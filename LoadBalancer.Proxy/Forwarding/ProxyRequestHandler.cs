@@ -56,6 +56,7 @@ public sealed partial class ProxyRequestHandler
     private readonly ResiliencePipeline<HttpResponseMessage> _hedging;
     private readonly bool _hedgingEnabled;
     private readonly TimeSpan _hedgeDelay;
+    private readonly bool _hedgeDelayPerServer;
     private readonly ObjectPool<ForwardingRequest> _requests;
     private readonly ILogger<ProxyRequestHandler> _logger;
     private readonly ProxyTelemetry _telemetry;
@@ -94,6 +95,7 @@ public sealed partial class ProxyRequestHandler
         // A delay the attempt timeout cuts short would only start a hedge as the attempt is given up.
         _hedgingEnabled = hedging.Value.Enabled && hedging.Value.Delay < _retry.AttemptTimeout;
         _hedgeDelay = hedging.Value.Delay;
+        _hedgeDelayPerServer = _hedgingEnabled && hedging.Value.DelayPercentile > 0;
         _hedging = HedgingPipeline.Build(hedging.Value, time, CreateHedge);
         _requests = new DefaultObjectPool<ForwardingRequest>(
             new ForwardingRequest.Policy(time, _observers.Length, client.Connections), Environment.ProcessorCount * 64);
@@ -140,7 +142,7 @@ public sealed partial class ProxyRequestHandler
             var (hasBody, replayable) = PrepareBody(context);
             // An upgrade (WebSocket) is never hedged: a second handshake would open a second socket.
             var hedging = _hedgingEnabled && context.Features.Get<IHttpUpgradeFeature>() is not { IsUpgradableRequest: true };
-            request.Initialize(this, context, snapshot!, hash, first, _retry, _budget, IsIdempotent(context.Request.Method), hasBody, replayable, hedging);
+            request.Initialize(this, context, snapshot!, hash, first, _retry, _budget, IsIdempotent(context.Request.Method), hasBody, replayable, hedging, _hedgeDelayPerServer);
             context.Features.Set(request);
 
             // The first attempt (outside the retry pipeline: see RetryPipeline), then the retries; a slow attempt may be
@@ -479,8 +481,11 @@ public sealed partial class ProxyRequestHandler
         {
             // The hedge is decided before Polly's hedging starts: given no hedge to send, it would ask again at once, in
             // a loop that never yields (a zero delay), and hold a thread until the first send ended.
+            // The delay: the configured one, or the server's own from its answer times (HedgingOptions.DelayPercentile).
+            var server = request.Server!;
+            var delay = _hedgeDelayPerServer && server.AnswerTimes.HedgeDelay is { Ticks: > 0 } own ? own : _hedgeDelay;
             if (send.IsCompleted
-                || await race.SendWithinAsync(_hedgeDelay, request.Server!.LeftRouting).ConfigureAwait(false)
+                || await race.SendWithinAsync(delay, server.LeftRouting).ConfigureAwait(false)
                 || !TryPrepareHedge(request))
             {
                 return await send.ConfigureAwait(false);

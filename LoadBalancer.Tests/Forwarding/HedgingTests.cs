@@ -63,6 +63,55 @@ public sealed class HedgingTests
     }
 
     [Fact]
+    public async Task With_a_delay_percentile_a_server_s_requests_are_hedged_after_its_own_answer_times_not_the_whole_delay()
+    {
+        var hung = false;
+        await using var flaky = await TestHost.StartBackendAsync(async context =>
+        {
+            if (Volatile.Read(ref hung))
+            {
+                await Task.Delay(Timeout.Infinite, context.RequestAborted);
+            }
+
+            await context.Response.WriteAsync("flaky");
+        });
+        await using var fast = await TestHost.StartServerAsync("fast");
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var proxy = await TestHost.StartProxyAsync(
+            new Dictionary<string, Uri> { ["flaky"] = flaky.Address, ["fast"] = fast.Address },
+            WithoutProbes(("Hedging:Delay", "00:00:01"), ("Hedging:DelayPercentile", "99"), ("Hedging:MinDelay", "00:00:00.050")),
+            services => services.AddSingleton<TimeProvider>(time));
+        using var client = proxy.CreateClient();
+        using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var key = ProxyProbe.KeyOwnedBy(proxy, "flaky");
+        var server = ProxyProbe.Server(proxy, "flaky");
+
+        // Answers that take no time on the proxy's clock: its p99 is under the floor, so its delay is the floor.
+        for (var i = 0; i < 40; i++)
+        {
+            using var answer = await client.GetAsync($"/home?id={key}", patience.Token);
+            Assert.Equal("flaky", ProxyProbe.ServerOf(answer));
+        }
+
+        while (server.AnswerTimes.HedgeDelay == TimeSpan.Zero)
+        {
+            time.Advance(TimeSpan.FromMilliseconds(100));
+            await Task.Delay(20, patience.Token);
+        }
+
+        Assert.Equal(TimeSpan.FromMilliseconds(50), server.AnswerTimes.HedgeDelay);
+
+        // Hung now: its request goes to the next server 50 ms in, not 1 s.
+        Volatile.Write(ref hung, true);
+        var pending = client.GetAsync($"/home?id={key}", patience.Token);
+        await Task.Delay(300, patience.Token);
+        time.Advance(TimeSpan.FromMilliseconds(50));
+        using var response = await pending.WaitAsync(TimeSpan.FromSeconds(10), patience.Token);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("fast", ProxyProbe.ServerOf(response));
+    }
+
+    [Fact]
     public async Task A_server_outpaced_by_its_hedges_is_taken_out_by_its_breaker_and_the_trace_shows_both_sends()
     {
         await using var slow = await SlowBackend.StartAsync();
