@@ -10,7 +10,8 @@
 #      peers: CONNECT_TIMEOUT=2 RESPONSE_TIMEOUT=1 (seconds) ATTEMPTS=3 TOTAL_TIMEOUT=30 MAX_FAILS=2 FAIL_TIMEOUT=1
 #      CHECK_INTERVAL=1 CHECK_TIMEOUT=0.5 FALL=2 RISE=1 ERROR_LIMIT=2 (the mapping to ours: bench/results/failover.md)
 #      OURS_ENV="Hedging__Delay=00:00:00.200" runs ours with other settings (say so in NOTE);
-#      ONLY="ours nginx" FAULTS="kill" measure a subset; KEEP=1 keeps the work folder (every process's log, per-run
+#      ONLY="ours nginx" FAULTS="kill" measure a subset (of ours ours-p99 nginx haproxy; ours-p99 is ours with
+#      Hedging__DelayPercentile=99); KEEP=1 keeps the work folder (every process's log, per-run
 #      JSON); DIAGNOSE=1 (implies KEEP=1) adds every request as CSV, logs ours at Information (OURS_LOG_LEVEL=Debug
 #      adds each hedge, event 230) and records ours' /health every 250 ms and its runtime counters (dotnet-counters)
 # Writes bench/results/failover.md and bench/results/failover-*.png. Every process it starts is stopped on exit.
@@ -43,7 +44,7 @@ FALL="${FALL:-2}"
 RISE="${RISE:-1}"
 ERROR_LIMIT="${ERROR_LIMIT:-2}"
 NOTE="${NOTE:-}"
-read -r -a TARGETS <<<"${ONLY:-ours nginx haproxy}"
+read -r -a TARGETS <<<"${ONLY:-ours ours-p99 nginx haproxy}"
 read -r -a FAULTS <<<"${FAULTS:-kill stop}"
 WORK="$(mktemp -d /tmp/lb-failover.XXXXXX)"
 OUT="$BENCH/results/failover.md"
@@ -115,10 +116,13 @@ fill() { # port, template -> stdout
 start_target() { # run name, target, port: sets LAST_PID
   local name="$1-$2"
   case $2 in
-    ours)
+    ours | ours-p99)
       # Standalone, HTTP/1.1 to the servers, every failover setting at its default (Retry, Hedging, CircuitBreaker,
-      # Health): the mapping to the peers' settings is in the report.
-      start "$name" env ASPNETCORE_URLS="http://127.0.0.1:$3" Logging__LogLevel__Default="$OURS_LOG_LEVEL" \
+      # Health): the mapping to the peers' settings is in the report. ours-p99 hedges each server's requests after
+      # its own recent p99 instead of the fixed delay (Hedging:DelayPercentile, off by default).
+      local own=()
+      [[ $2 != ours-p99 ]] || own=(Hedging__DelayPercentile=99)
+      start "$name" env "${own[@]}" ASPNETCORE_URLS="http://127.0.0.1:$3" Logging__LogLevel__Default="$OURS_LOG_LEVEL" \
         Logging__LogLevel__Microsoft.AspNetCore=Warning Services__server1__http__0="http://127.0.0.1:$S1" \
         Services__server2__http__0="http://127.0.0.1:$S2" Services__server3__http__0="http://127.0.0.1:$S3" \
         ${OURS_ENV:-} dotnet "$WORK/bin/LoadBalancer.Proxy/LoadBalancer.Proxy.dll" ;; # OURS_ENV: NAME=value words, split on purpose
@@ -153,7 +157,7 @@ run_one() { # round, fault, target
     --duration "$DURATION" --warmup "$WARMUP" --zipf-s "$ZIPF_S" --ids "$IDS" --seed "$SEED" --timeout "$TIMEOUT" \
     --servers 3 --slow-ms "$SLOW_MS" --label "$3" --started "$started" --out "$WORK/results/$run.json" "${records[@]}"
   local loadgen=$LAST_PID diagnostics=()
-  if [[ "$DIAGNOSE" == 1 && "$3" == ours ]]; then
+  if [[ "$DIAGNOSE" == 1 && "$3" == ours* ]]; then
     # What ours thought of its servers, every 250 ms, and its runtime's counters (thread pool, GC), for a diagnosis.
     start "$run-health" bash -c "while :; do printf '%s ' \$(date +%s%3N); curl -sS -m 1 '$url/health' || echo; echo; sleep 0.25; done"
     diagnostics+=("$LAST_PID")

@@ -497,7 +497,7 @@ public sealed partial class ProxyRequestHandler
             {
                 var outcome = await _hedging.ExecuteOutcomeAsync(
                     static (context, race) => AwaitFirstSendAsync(race, context.CancellationToken), resilience, race).ConfigureAwait(false);
-                EndHedge(request, outcome);
+                EndHedge(request, outcome, hung: delay >= _hedgeDelay);
                 return outcome.Exception is null ? outcome.Result! : RethrowResponse(outcome.Exception);
             }
             finally
@@ -567,8 +567,13 @@ public sealed partial class ProxyRequestHandler
         return () => SendAsync(hedging, message, cancellationToken);
     }
 
-    /// <summary>After the race: the loser's in-flight count ends, and if the hedge won the attempt is its server's.</summary>
-    private void EndHedge(ForwardingRequest request, in Outcome<HttpResponseMessage> outcome)
+    /// <summary>
+    /// After the race: the loser's in-flight count ends, and if the hedge won the attempt is its server's. A hedge that
+    /// outpaced a first send <paramref name="hung"/> for the whole configured delay counts towards taking the server
+    /// out (<see cref="ServerCircuitBreakers.Outpaced"/>); one sent earlier, at the server's own percentile, does not:
+    /// a pause of a few tens of milliseconds is no reason to take a server out.
+    /// </summary>
+    private void EndHedge(ForwardingRequest request, in Outcome<HttpResponseMessage> outcome, bool hung)
     {
         if (request.HedgeServer is not { } hedge)
         {
@@ -580,7 +585,11 @@ public sealed partial class ProxyRequestHandler
         if (won)
         {
             slow.EndRequest(served: false);
-            _breakers.Outpaced(slow);
+            if (hung)
+            {
+                _breakers.Outpaced(slow);
+            }
+
             request.HedgeAnsweredFirst();
             request.HttpContext.Response.Headers[ServerNameHeader] = hedge.Name;
         }

@@ -7,13 +7,14 @@ from report_header import header
 
 LABELS = {
     "ours": "ours (defaults: retries, hedging, breakers, active health)",
+    "ours-p99": "ours, defaults but `Hedging:DelayPercentile=99` (each server's requests hedged after its own recent p99)",
     "nginx": "nginx `hash $arg_id consistent`, `proxy_next_upstream error timeout`, `max_fails`",
     "haproxy": "HAProxy `hash-type consistent`, `retries`, `redispatch`, `observe layer4`, `check`",
 }
-SHORT = {"ours": "ours", "nginx": "nginx", "haproxy": "HAProxy"}
+SHORT = {"ours": "ours", "ours-p99": "ours p99 hedging", "nginx": "nginx", "haproxy": "HAProxy"}
 FAULT_NAMES = {"kill": "SIGKILL, then started again", "stop": "SIGSTOP, then SIGCONT"}
 FAULT_SHORT = {"kill": "killed and restarted", "stop": "frozen and resumed"}
-COLORS = {"ours": "#4c72b0", "nginx": "#55a868", "haproxy": "#dd8452"}
+COLORS = {"ours": "#4c72b0", "ours-p99": "#8172b3", "nginx": "#55a868", "haproxy": "#dd8452"}
 
 parser = argparse.ArgumentParser()
 parser.add_argument("results"); parser.add_argument("out")
@@ -108,11 +109,11 @@ out.append(f"| response timeout | `Hedging:Delay` 1 s: no response headers by th
            f"`timeout server {rt}s`: the attempt fails and is sent again (`retry-on conn-failure empty-response response-timeout`) |")
 out.append(f"| attempts per request | `Retry:MaxAttempts` 3 (a hedge counts as one), within `Retry:TotalTimeout` 30 s and the retry budget (20 %, at least 10 at once) | "
            f"`proxy_next_upstream_tries {att}`, `proxy_next_upstream_timeout {setup.get('total_timeout')}s` | `retries {int(att) - 1}`, `option redispatch 1` (every retry on another server) |")
-out.append(f"| a request broken after it was sent | retried on the next server (GET is idempotent) | retried (`error`; GET) | retried (`empty-response`) |")
-out.append(f"| passive removal | per-server circuit breaker: ≥ 50 % of ≥ 5 attempts failing within 10 s opens it for 3 s (a hedged first send counts as failed) | "
+out.append(f"| a request broken after it was sent | retried on the next server (GET is idempotent; a connection dropped unanswered outside the retry budget) | retried (`error`; GET) | retried (`empty-response`) |")
+out.append(f"| passive removal | per-server circuit breaker: ≥ 50 % of ≥ 5 attempts failing within 10 s opens it for 3 s (a hedged first send counts as failed); 2 attempts in a row outpaced by their hedges take the server out at once for 3 s (`CircuitBreaker:OutpacedToOpen`), and its requests still waiting are hedged then | "
            f"`max_fails={setup.get('max_fails')} fail_timeout={setup.get('fail_timeout')}s`: out for {setup.get('fail_timeout')} s after {setup.get('max_fails')} failures within {setup.get('fail_timeout')} s, then one trial request | "
            f"`observe layer4 error-limit {setup.get('error_limit')} on-error mark-down`: {setup.get('error_limit')} connection failures in a row mark it down |")
-out.append(f"| active health | `Health:Interval` 1 s, `Health:Timeout` 500 ms, out after `Health:FailuresToLeave` 2, back after `Health:PassesToRejoin` 1 | none (active checks are nginx Plus) | "
+out.append(f"| active health | `Health:Interval` 1 s (start to start), `Health:Timeout` 500 ms, out after `Health:FailuresToLeave` 2, back after `Health:PassesToRejoin` 1 | none (active checks are nginx Plus) | "
            f"`check inter {setup.get('check_interval')}s`, `timeout check {float(setup.get('check_timeout', 0)) * 1000:g}ms`, `fall {setup.get('fall')}`, `rise {setup.get('rise')}` (`option httpchk GET /heartbeat`) |")
 out.append("")
 out.append("A peer's response timeout is a hard limit: a healthy answer slower than it fails the attempt. Ours only hedges at that "
@@ -141,12 +142,16 @@ for f in args.faults:
     out.append(f"![{f}](failover-{f}.png)\n")
 
 # --- the goal ------------------------------------------------------------------------------------------------------
-if "ours" in args.targets and len(args.targets) > 1:
+peers = [t for t in args.targets if not t.startswith("ours")]
+ours_targets = [t for t in args.targets if t.startswith("ours")]
+if ours_targets and peers:
     out.append("## The goal\n")
     out.append("> ours loses no request in either case and has the lowest p99.9 and the fewest requests delayed over 1 s.\n")
-    peers = [t for t in args.targets if t != "ours"]
+    if len(ours_targets) > 1:
+        out.append(f"Each of ours ({', '.join(SHORT.get(t, t) for t in ours_targets)}) against the peers.\n")
+for t_ours in ours_targets if peers else []:
     for f in args.faults:
-        o = S[f, "ours"]
+        o = S[f, t_ours]
         best999 = min(peers, key=lambda t: S[f, t]["p999"])
         bestslow = min(peers, key=lambda t: S[f, t]["slow"])
         lost = o["failed"]
@@ -154,7 +159,7 @@ if "ours" in args.targets and len(args.targets) > 1:
         fewest = all(o["slow"] <= S[f, t]["slow"] for t in peers)
         tied = fewest and any(o["slow"] == S[f, t]["slow"] for t in peers)
         kinds = ", ".join(f"{k}: {v:,}" for k, v in sorted(o["errors"].items()))
-        out.append(f"**{victim} {FAULT_SHORT.get(f, f)}**\n")
+        out.append(f"**{victim} {FAULT_SHORT.get(f, f)}, {SHORT.get(t_ours, t_ours)}**\n")
         out.append(f"- No request lost: **{'met' if lost == 0 else 'not met'}**: ours failed {lost:,} of {o['sent']:,}"
                    + (f" ({kinds})" if kinds else "") + "; " + ", ".join(f"{SHORT.get(t, t)} {S[f, t]['failed']:,}" for t in peers) + ".")
         out.append(f"- Lowest p99.9: **{'met' if low999 else 'not met'}**: ours {ms(o['p999'])}; "
