@@ -310,6 +310,15 @@ public sealed class HedgingTests
         Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
     }
 
+    [Theory]
+    [InlineData("Hedging:MinDelay", "00:00:02", "MinDelay")]
+    [InlineData("Hedging:DelayPercentile", "100", "DelayPercentile")]
+    public async Task Invalid_per_server_delay_settings_stop_the_proxy_at_start(string key, string value, string expected)
+    {
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => TestHost.StartProxyAsync([], WithoutProbes(("Hedging:Delay", "00:00:01"), (key, value))));
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task An_invalid_hedging_delay_stops_the_proxy_at_start()
     {
