@@ -139,9 +139,9 @@ fi
 # used for the goals.
 if [[ "${OURS_VARIANTS:-0}" == 1 ]]; then
   start_ours ours-nohedge "$H1" "$H2" "$H3" Forwarding__ServerProtocol=Http2 "${APPHOST_TELEMETRY[@]}" Hedging__Enabled=false
-  # The proxy's own sampler setting: it sets the tracer's sampler itself, so OTEL_TRACES_SAMPLER does not reach it.
+  # One in ten new traces: the standard variables, after the AppHost's always_on (a later NAME=value wins in env).
   start_ours ours-sampled "$H1" "$H2" "$H3" Forwarding__ServerProtocol=Http2 "${APPHOST_TELEMETRY[@]}" \
-    Telemetry__TraceSampleRatio=0.1
+    OTEL_TRACES_SAMPLER=parentbased_traceidratio OTEL_TRACES_SAMPLER_ARG=0.1
   start_ours ours-wksgc "$H1" "$H2" "$H3" Forwarding__ServerProtocol=Http2 "${APPHOST_TELEMETRY[@]}" DOTNET_gcServer=0
   start_ours ours-nodatas "$H1" "$H2" "$H3" Forwarding__ServerProtocol=Http2 "${APPHOST_TELEMETRY[@]}" DOTNET_GCDynamicAdaptationMode=0
   start_ours ours-noinline "$H1" "$H2" "$H3" Forwarding__ServerProtocol=Http2 "${APPHOST_TELEMETRY[@]}" \

@@ -19,10 +19,10 @@ internal static class TelemetryRegistration
         services.AddAccessLog();
         services.AddPrometheusEndpoint(configuration);
         // Applies to whichever tracer provider the host builds (ServiceDefaults' or a test's); none is built here.
-        services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.SetSampler(sp =>
-            sp.GetRequiredService<IOptions<TelemetryOptions>>().Value.TraceSampleRatio is var ratio && ratio < 1
-                ? new ParentBasedSampler(new TraceIdRatioBasedSampler(ratio))
-                : new ParentBasedSampler(new AlwaysOnSampler())));
+        services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.SetSampler(sp => TraceSampling.Create(
+            sp.GetRequiredService<IConfiguration>(),
+            sp.GetRequiredService<IOptions<TelemetryOptions>>().Value.TraceSampleRatio,
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(TraceSampling)))));
         return services;
     }
 }

@@ -240,6 +240,26 @@ public sealed class ProxyTracingTests
         Assert.NotEmpty(await WaitForSpansAsync(exported, traceId, s => s.Any(IsRequestSpan)));
     }
 
+    [Theory]
+    [InlineData("traceidratio", "0", "00", "00")]
+    [InlineData("parentbased_traceidratio", "0", "00", "01")]
+    [InlineData("always_off", null, "00", "00")]
+    [InlineData("no_such_sampler", null, "01", "01")]
+    public async Task The_standard_OTEL_TRACES_SAMPLER_wins_over_the_proxy_s_ratio_and_an_unknown_one_is_ignored(
+        string sampler, string? argument, string freshFlags, string callerSampledFlags)
+    {
+        await using var backend = await TestHost.StartBackendAsync(context => context.Response.WriteAsync(context.Request.Headers.TraceParent.ToString()));
+        await using var proxy = await TestHost.StartProxyAsync(
+            new Dictionary<string, Uri> { ["server1"] = backend.Address },
+            new Dictionary<string, string?> { ["OTEL_TRACES_SAMPLER"] = sampler, ["OTEL_TRACES_SAMPLER_ARG"] = argument },
+            TelemetryTestKit.TraceInto([]));
+        using var client = proxy.CreateClient();
+
+        Assert.EndsWith($"-{freshFlags}", await client.GetStringAsync("/home?id=fresh"), StringComparison.Ordinal);
+        using var root = TelemetryTestKit.StartRoot();
+        Assert.EndsWith($"-{callerSampledFlags}", await client.GetStringAsync("/home?id=continued"), StringComparison.Ordinal);
+    }
+
     private static async Task<Activity[]> WaitForSpansAsync(List<Activity> exported, ActivityTraceId traceId, Func<Activity[], bool> complete)
     {
         using var cts = new CancellationTokenSource(ExportWait);
