@@ -4,9 +4,11 @@ using OpenTelemetry.Trace;
 namespace LoadBalancer.Proxy.Telemetry;
 
 /// <summary>
-/// The tracer's sampler: OpenTelemetry's standard <c>OTEL_TRACES_SAMPLER</c> (and <c>OTEL_TRACES_SAMPLER_ARG</c>) when
-/// set, as an operator sets it for every service alike; otherwise <see cref="TelemetryOptions.TraceSampleRatio"/>,
-/// parent-based. An unknown sampler name or argument is logged and ignored, as the OpenTelemetry specification asks.
+/// The tracer's sampler: <see cref="TelemetryOptions.TraceSampleRatio"/>, parent-based, when it is configured; otherwise
+/// OpenTelemetry's standard <c>OTEL_TRACES_SAMPLER</c> (and <c>OTEL_TRACES_SAMPLER_ARG</c>) when set, as an operator
+/// sets it for every service alike; otherwise every trace, parent-based. The proxy's own setting goes first because the
+/// AppHost sets <c>OTEL_TRACES_SAMPLER</c> for every resource in run mode. An unknown sampler name or argument is logged
+/// and ignored, as the OpenTelemetry specification asks.
 /// </summary>
 internal static partial class TraceSampling
 {
@@ -16,9 +18,11 @@ internal static partial class TraceSampling
     /// <summary>The standard variable with the sampler's argument (a ratio for the <c>traceidratio</c> ones).</summary>
     public const string ArgumentKey = "OTEL_TRACES_SAMPLER_ARG";
 
+    private const string RatioKey = TelemetryOptions.SectionName + ":" + nameof(TelemetryOptions.TraceSampleRatio);
+
     public static Sampler Create(IConfiguration configuration, double traceSampleRatio, ILogger logger)
     {
-        if (configuration[SamplerKey] is { Length: > 0 } name)
+        if (configuration[RatioKey] is null && configuration[SamplerKey] is { Length: > 0 } name)
         {
             if (FromStandard(name, configuration[ArgumentKey]) is { } standard)
             {

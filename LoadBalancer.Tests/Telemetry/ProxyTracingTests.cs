@@ -245,14 +245,19 @@ public sealed class ProxyTracingTests
     [InlineData("parentbased_traceidratio", "0", "00", "01")]
     [InlineData("always_off", null, "00", "00")]
     [InlineData("no_such_sampler", null, "01", "01")]
-    public async Task The_standard_OTEL_TRACES_SAMPLER_wins_over_the_proxy_s_ratio_and_an_unknown_one_is_ignored(
-        string sampler, string? argument, string freshFlags, string callerSampledFlags)
+    [InlineData("always_off", null, "01", "01", "1")]
+    public async Task The_standard_OTEL_TRACES_SAMPLER_applies_unless_the_proxy_s_ratio_is_set_and_an_unknown_one_is_ignored(
+        string sampler, string? argument, string freshFlags, string callerSampledFlags, string? ratio = null)
     {
         await using var backend = await TestHost.StartBackendAsync(context => context.Response.WriteAsync(context.Request.Headers.TraceParent.ToString()));
+        var settings = new Dictionary<string, string?> { ["OTEL_TRACES_SAMPLER"] = sampler, ["OTEL_TRACES_SAMPLER_ARG"] = argument };
+        if (ratio is not null)
+        {
+            settings["Telemetry:TraceSampleRatio"] = ratio;
+        }
+
         await using var proxy = await TestHost.StartProxyAsync(
-            new Dictionary<string, Uri> { ["server1"] = backend.Address },
-            new Dictionary<string, string?> { ["OTEL_TRACES_SAMPLER"] = sampler, ["OTEL_TRACES_SAMPLER_ARG"] = argument },
-            TelemetryTestKit.TraceInto([]));
+            new Dictionary<string, Uri> { ["server1"] = backend.Address }, settings, TelemetryTestKit.TraceInto([]));
         using var client = proxy.CreateClient();
 
         Assert.EndsWith($"-{freshFlags}", await client.GetStringAsync("/home?id=fresh"), StringComparison.Ordinal);

@@ -15,7 +15,7 @@ LABELS = {
     "yarp-h2c": "plain YARP, round robin, HTTP/2 to the servers (h2c)",
     # OURS_VARIANTS=1: ours with one thing changed (not used for the goals)
     "ours-nohedge": "variant: ours without hedging (`Hedging:Enabled=false`)",
-    "ours-sampled": "variant: ours with traces sampled at 10 % (`Telemetry:TraceSampleRatio=0.1`)",
+    "ours-sampled": "variant: ours with new traces sampled at 10 % (`OTEL_TRACES_SAMPLER=parentbased_traceidratio`, `OTEL_TRACES_SAMPLER_ARG=0.1`)",
     "ours-wksgc": "variant: ours with workstation GC (`DOTNET_gcServer=0`)",
     "ours-nodatas": "variant: ours with server GC without DATAS (`DOTNET_GCDynamicAdaptationMode=0`)",
     "ours-noinline": "variant: ours with socket continuations on the thread pool (`Forwarding:InlineSocketCompletions=false`)",
