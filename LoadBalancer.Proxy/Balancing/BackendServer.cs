@@ -127,14 +127,7 @@ public sealed class BackendServer
     }
 
     /// <summary>Counts a request sent to this server; pair with <see cref="EndRequest"/>.</summary>
-    public void BeginRequest()
-    {
-        var after = Interlocked.Increment(ref _state);
-        if (Tally is { } tally && after >>> ReasonsShift == 0)
-        {
-            tally.Add(1);
-        }
-    }
+    public void BeginRequest() => Began(Interlocked.Increment(ref _state));
 
     /// <summary>
     /// Counts a request sent to this server, as <see cref="BeginRequest"/>, only if it holds fewer than
@@ -160,12 +153,17 @@ public sealed class BackendServer
             state = seen;
         }
 
-        if (Tally is { } tally && (state + 1) >>> ReasonsShift == 0)
+        Began(state + 1);
+        return true;
+    }
+
+    // A request was counted, leaving the state word at after: an available server's counts into the available total.
+    private void Began(long after)
+    {
+        if (Tally is { } tally && after >>> ReasonsShift == 0)
         {
             tally.Add(1);
         }
-
-        return true;
     }
 
     /// <summary>Counts a request to this server as finished.</summary>

@@ -152,8 +152,15 @@ public sealed class BoundedLoadTable : BalancingTable
     /// only if it is still below it (a compare-and-swap), so the bound holds however many picks race.</remarks>
     public override bool TryBeginRequest(int index)
     {
+        // An idle server is within any bound (a capacity of 1 admits only while it holds none): no totals read, as in Pick.
+        var server = _servers[index];
+        if (server.InFlight == 0 && server.TryBeginRequest(1))
+        {
+            return true;
+        }
+
         var (totalLoad, totalWeight) = Totals();
-        return _servers[index].TryBeginRequest(Capacity(index, totalLoad, totalWeight));
+        return server.TryBeginRequest(Capacity(index, totalLoad, totalWeight));
     }
 
     /// <summary>The servers after <paramref name="home"/>'s point, clockwise, each point in turn.</summary>
